@@ -1,0 +1,87 @@
+"""The exception tree of kaniko.
+
+Every error the tool reports to a user is a :class:`KanikoError`; its ``str()`` is one
+clear line naming what went wrong and where (the Dockerfile and line, the registry and
+reference, the path). Anything else escaping to the CLI is a bug.
+
+::
+
+    KanikoError
+    ├── UsageError              bad flags or option combinations (exit 2)
+    ├── NotSupportedYet         a flag or feature that a later release builds
+    ├── DockerfileError         Dockerfile:LINE: message (syntax and semantics)
+    │   └── ExpansionError      word expansion failed (${V:?msg}, bad substitution)
+    ├── ContextError            build context missing or unreadable
+    ├── RegistryError           a registry answered with an error or was unreachable
+    ├── ImageError              a malformed manifest, config or layer
+    ├── FilesystemError         extraction or snapshot failed
+    └── BuildError              a step of the build failed
+        └── RunError            a RUN exited non-zero (carries the exit code)
+"""
+
+from __future__ import annotations
+
+
+class KanikoError(Exception):
+    """Base of every error reported to a user."""
+
+    exit_code: int = 1
+
+
+class UsageError(KanikoError):
+    """The command line or options are invalid."""
+
+    exit_code = 2
+
+
+class NotSupportedYet(KanikoError):
+    """A flag or feature that is recognised but not built yet."""
+
+
+class ExpansionError(KanikoError):
+    """Word expansion failed; the caller adds the file and line."""
+
+
+class DockerfileError(KanikoError):
+    """A Dockerfile that cannot be parsed or planned.
+
+    ``str()`` is ``FILE:LINE: message`` (or ``FILE: message`` without a line).
+    """
+
+    def __init__(self, message: str, *, path: str = "Dockerfile", line: int | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class ContextError(KanikoError):
+    """The build context cannot be read."""
+
+
+class RegistryError(KanikoError):
+    """A registry refused or failed a request."""
+
+
+class ImageError(KanikoError):
+    """An image, manifest, config or layer is malformed."""
+
+
+class FilesystemError(KanikoError):
+    """Extracting or snapshotting a filesystem failed."""
+
+
+class BuildError(KanikoError):
+    """A build step failed."""
+
+
+class RunError(BuildError):
+    """A RUN step exited non-zero; kaniko exits with the same code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
