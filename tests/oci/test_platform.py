@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from kaniko.errors import UsageError
+from kaniko.oci.platform import Platform
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("linux/amd64", Platform("linux", "amd64", "")),
+        ("linux/arm64/v8", Platform("linux", "arm64", "")),
+        ("linux/arm/v7", Platform("linux", "arm", "v7")),
+        ("LINUX/AMD64", Platform("linux", "amd64", "")),
+        ("linux/x86_64", Platform("linux", "amd64", "")),
+        ("linux/aarch64", Platform("linux", "arm64", "")),
+        ("linux/armhf", Platform("linux", "arm", "v7")),
+        ("arm64", Platform("linux", "arm64", "")),
+        ("windows/amd64", Platform("windows", "amd64", "")),
+    ],
+)
+def test_parse(text: str, expected: Platform) -> None:
+    assert Platform.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "linux/", "/amd64", "a/b/c/d", "linux//v7"])
+def test_parse_rejects(text: str) -> None:
+    with pytest.raises(UsageError, match="invalid platform"):
+        Platform.parse(text)
+
+
+def test_str_round_trip() -> None:
+    for text in ["linux/amd64", "linux/arm/v7", "linux/s390x"]:
+        assert str(Platform.parse(text)) == text
+
+
+def test_host_is_linux_and_known() -> None:
+    host = Platform.host()
+    assert host.os == "linux"
+    assert host.architecture and "_" not in host.architecture
+
+
+def test_matches() -> None:
+    want = Platform.parse("linux/arm64")
+    assert want.matches(Platform("linux", "arm64", "v8"))
+    assert not want.matches(Platform("linux", "amd64"))
+    assert Platform.parse("linux/arm").matches(Platform("linux", "arm", "v7"))
+    assert not Platform.parse("linux/arm/v6").matches(Platform("linux", "arm", "v7"))
+
+
+def test_build_args() -> None:
+    args = Platform.parse("linux/arm/v7").build_args("TARGET")
+    assert args == {
+        "TARGETPLATFORM": "linux/arm/v7",
+        "TARGETOS": "linux",
+        "TARGETARCH": "arm",
+        "TARGETVARIANT": "v7",
+    }
