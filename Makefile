@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all install test lint format demo bench clean
+.PHONY: all install sysdeps test lint format demo bench clean
 
 all: install
 
@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml scripts/bootstrap-python.sh
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 	@touch $@
 
-test: $(STAMP)
+sysdeps:
+	@scripts/install-system-deps.sh
+
+test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test lab and the demo use, when missing.
+# As root on Debian: apt-get update once, then install. Not root: say what is missing
+# and go on (the tests that need a tool skip with a reason).
+set -euo pipefail
+# command -> Debian package
+declare -A PKG=(
+  [umoci]=umoci
+  [skopeo]=skopeo
+  [buildah]=buildah
+  [crun]=crun
+  [docker-registry]=docker-registry
+  [busybox]=busybox-static
+  [debootstrap]=debootstrap
+  [htpasswd]=apache2-utils
+  [openssl]=openssl
+  [tar]=tar
+  [unshare]=util-linux
+)
+missing=()
+for cmd in "${!PKG[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG[$cmd]}")
+done
+# busybox must be the static build (it is copied into images)
+if command -v busybox >/dev/null 2>&1 && ! dpkg -s busybox-static >/dev/null 2>&1; then
+  missing+=(busybox-static)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "note: missing ${missing[*]} (not root or no apt-get); tests that need them will skip" >&2
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
