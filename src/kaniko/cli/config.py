@@ -1,0 +1,232 @@
+"""Parsed flags plus ``KANIKO_*`` environment → :class:`~kaniko.options.BuildOptions`.
+
+The merge and validation follow kaniko's ``PersistentPreRunE``:
+
+1. deprecated aliases (``--snapshotMode``, ``--customPlatform``, ``--tarPath``) warn and
+   override the new flag; ``--whitelist-var-run`` warns and shares ``--ignore-var-run``'s
+   value (the last one given wins);
+2. ``KANIKO_REGISTRY_MIRROR`` appends one mirror; ``KANIKO_NO_PUSH`` (a Go bool) replaces
+   ``--no-push`` (an invalid value counts as false, with a warning); ``KANIKO_REGISTRY_MAP``
+   appends after ``--registry-map``; every mirror then becomes an ``index.docker.io``
+   entry of the registry map;
+3. ``--custom-platform`` defaults to the host and must parse;
+4. ``--kaniko-dir`` wins when not ``/kaniko``, else ``KANIKO_DIR``, else ``/kaniko``;
+5. ``--destination`` or ``--no-push`` is required; ``--cache`` with ``--no-push`` needs
+   ``--cache-repo``; the ``--image-name*-file`` flags need a destination.
+
+Every failure is a :class:`~kaniko.errors.UsageError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kaniko.cli import values
+from kaniko.cli.flags import BY_LONG
+from kaniko.cli.logging_setup import parse_format, parse_level
+from kaniko.cli.parser import ParsedArgs
+from kaniko.errors import UsageError
+from kaniko.oci.platform import Platform
+from kaniko.options import (
+    COMPRESSIONS,
+    DEFAULT_KANIKO_DIR,
+    SNAPSHOT_MODES,
+    BuildOptions,
+    CacheOptions,
+    GitOptions,
+    LogOptions,
+    OutputOptions,
+    RegistryOptions,
+    SnapshotOptions,
+)
+
+log = logging.getLogger("kaniko.cli")
+
+DEFAULT_REGISTRY = "index.docker.io"
+
+
+def log_options(parsed: ParsedArgs) -> LogOptions:
+    """``--verbosity``, ``--log-format`` and ``--log-timestamp``, validated."""
+    v = parsed.values
+    return LogOptions(
+        level=parse_level(v["verbosity"]),
+        format=parse_format(v["log_format"]),
+        timestamp=v["log_timestamp"],
+    )
+
+
+def _deprecated(parsed: ParsedArgs) -> dict[str, Any]:
+    """Apply the deprecated aliases, warning once for each one used."""
+    v = parsed.values
+    out = {
+        "snapshot_mode": v["snapshot_mode"],
+        "custom_platform": v["custom_platform"],
+        "tar_path": v["tar_path"],
+    }
+    for alias in dict.fromkeys(n for n in parsed.seen if BY_LONG[n].replacement):
+        flag = BY_LONG[alias]
+        log.warning("Flag --%s is deprecated. Use: --%s", alias, flag.replacement)
+        if flag.dest.endswith("_deprecated") and v[flag.dest]:
+            out[flag.replacement.replace("-", "_")] = v[flag.dest]
+    return out
+
+
+def _choice(value: str, allowed: tuple[str, ...], flag: str) -> Any:
+    if value not in allowed:
+        raise UsageError(
+            f'invalid argument "{value}" for "--{flag}" flag: want one of ' + ", ".join(allowed)
+        )
+    return value
+
+
+def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
+    mirrors = list(v["registry_mirror"])
+    if environ.get("KANIKO_REGISTRY_MIRROR"):
+        mirrors.append(environ["KANIKO_REGISTRY_MIRROR"])
+    pairs = [pair for group in v["registry_map"] for pair in group]
+    env_map = environ.get("KANIKO_REGISTRY_MAP")
+    if env_map:
+        try:
+            pairs.extend(values.parse_key_multi_value(env_map))
+        except ValueError as exc:
+            raise UsageError(f"invalid KANIKO_REGISTRY_MAP {env_map!r}: {exc}") from None
+    pairs.extend((DEFAULT_REGISTRY, mirror) for mirror in mirrors)
+    maps: dict[str, list[str]] = {}
+    for key, target in pairs:
+        maps.setdefault(key, []).append(target)
+    for key, targets in maps.items():
+        log.debug("registry-map remaps %s to %s.", key, ", ".join(targets))
+    return RegistryOptions(
+        insecure=v["insecure"],
+        skip_tls_verify=v["skip_tls_verify"],
+        insecure_pull=v["insecure_pull"],
+        skip_tls_verify_pull=v["skip_tls_verify_pull"],
+        insecure_registries=tuple(v["insecure_registry"]),
+        skip_tls_verify_registries=tuple(v["skip_tls_verify_registry"]),
+        registry_certificates=dict(v["registry_certificate"]),
+        registry_client_certs=dict(v["registry_client_cert"]),
+        registry_mirrors=tuple(mirrors),
+        registry_maps={k: tuple(t) for k, t in maps.items()},
+        skip_default_registry_fallback=v["skip_default_registry_fallback"],
+        image_download_retry=v["image_download_retry"],
+    )
+
+
+def _git(items: list[list[tuple[str, str]]]) -> GitOptions:
+    fields: dict[str, Any] = {}
+    for key, value in (pair for group in items for pair in group):
+        if key == "branch":
+            fields["branch"] = value
+        elif key in values.GIT_KEYS:
+            fields[key.replace("-", "_")] = values.parse_bool(value)
+        else:
+            log.warning(
+                "--git: unknown key %r ignored (known: %s)", key, ", ".join(values.GIT_KEYS)
+            )
+    return GitOptions(**fields)
+
+
+def _no_push(flag: bool, environ: Mapping[str, str]) -> bool:
+    if "KANIKO_NO_PUSH" not in environ:
+        return flag
+    text = environ["KANIKO_NO_PUSH"]
+    try:
+        return values.parse_bool(text)
+    except ValueError:
+        log.warning(
+            "invalid value %r for KANIKO_NO_PUSH (want true or false): taken as false", text
+        )
+        return False
+
+
+def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
+    """The validated options for one run; raises :class:`UsageError`."""
+    v = parsed.values
+    renamed = _deprecated(parsed)
+    platform_text = renamed["custom_platform"]
+    platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    kaniko_dir = v["kaniko_dir"]
+    if kaniko_dir == DEFAULT_KANIKO_DIR:
+        kaniko_dir = environ.get("KANIKO_DIR") or DEFAULT_KANIKO_DIR
+    compression = v["compression"] or None
+    if compression is not None:
+        _choice(compression, COMPRESSIONS, "compression")
+    output = OutputOptions(
+        destinations=tuple(v["destination"]),
+        no_push=_no_push(v["no_push"], environ),
+        tar_path=renamed["tar_path"],
+        oci_layout_path=v["oci_layout_path"],
+        digest_file=v["digest_file"],
+        image_name_with_digest_file=v["image_name_with_digest_file"],
+        image_name_tag_with_digest_file=v["image_name_tag_with_digest_file"],
+        reproducible=v["reproducible"],
+        compression=compression,
+        compression_level=v["compression_level"],
+        push_retry=v["push_retry"],
+        push_ignore_immutable_tag_errors=v["push_ignore_immutable_tag_errors"],
+        skip_push_permission_check=v["skip_push_permission_check"],
+    )
+    opts = BuildOptions(
+        dockerfile=v["dockerfile"],
+        context=v["context"],
+        context_sub_path=v["context_sub_path"],
+        bucket=v["bucket"],
+        build_args=tuple(v["build_arg"]),
+        target=v["target"],
+        skip_unused_stages=v["skip_unused_stages"],
+        platform=platform,
+        labels=tuple(v["label"]),
+        force=v["force"],
+        kaniko_dir=kaniko_dir,
+        cleanup=v["cleanup"],
+        image_fs_extract_retry=v["image_fs_extract_retry"],
+        git=_git(v["git"]),
+        registry=_registry(v, environ),
+        cache=CacheOptions(
+            enabled=v["cache"],
+            repo=v["cache_repo"],
+            dir=v["cache_dir"],
+            ttl=v["cache_ttl"],
+            copy_layers=v["cache_copy_layers"],
+            run_layers=v["cache_run_layers"],
+            compressed=v["compressed_caching"],
+            no_push_cache=v["no_push_cache"],
+        ),
+        output=output,
+        snapshot=SnapshotOptions(
+            mode=_choice(renamed["snapshot_mode"], SNAPSHOT_MODES, "snapshot-mode"),
+            single_snapshot=v["single_snapshot"],
+            use_new_run=v["use_new_run"],
+            ignore_var_run=v["ignore_var_run"],
+            ignore_paths=tuple(v["ignore_path"]),
+            force_build_metadata=v["force_build_metadata"],
+        ),
+        log=log_options(parsed),
+    )
+    validate(opts)
+    return opts
+
+
+def validate(opts: BuildOptions) -> None:
+    """kaniko's cross-flag checks; raises :class:`UsageError`."""
+    out = opts.output
+    if not out.no_push and not out.destinations:
+        raise UsageError("you must provide --destination, or use --no-push")
+    if opts.cache.enabled and out.no_push and not opts.cache.repo:
+        raise UsageError(
+            "cache flags invalid: if using cache with --no-push, specify cache repo with "
+            "--cache-repo"
+        )
+    if not opts.context and not opts.bucket:
+        raise UsageError(
+            "please specify a path to the build context with the --context flag or a bucket "
+            "with the --bucket flag"
+        )
+    for flag, path in (
+        ("--image-name-with-digest-file", out.image_name_with_digest_file),
+        ("--image-name-tag-with-digest-file", out.image_name_tag_with_digest_file),
+    ):
+        if path and not out.destinations:
+            raise UsageError(f"you must provide --destination if setting {flag}")

@@ -1,0 +1,164 @@
+"""Parsers for the value spellings kaniko's flags accept (Go ``strconv`` and pflag rules).
+
+Each parser takes the text of one flag value and returns a Python value, or raises
+:class:`ValueError` with a short reason; the flag table wraps that into a usage error
+naming the flag.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+# strconv.ParseBool
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+# time.ParseDuration units, in nanoseconds
+_UNITS_NS: dict[str, int] = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60 * 1_000_000_000,
+    "h": 3600 * 1_000_000_000,
+}
+_INT = re.compile(
+    r"[+-]?(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
+    r"|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)"
+)
+_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([a-zµμ]+)")
+
+GIT_KEYS = ("branch", "single-branch", "recurse-submodules", "insecure-skip-tls")
+_GIT_SPLIT = re.compile(r",(?=(?:" + "|".join(re.escape(k) for k in GIT_KEYS) + r")=)")
+
+
+def parse_bool(text: str) -> bool:
+    """Go's ``strconv.ParseBool``: 1/t/T/TRUE/true/True and 0/f/F/FALSE/false/False."""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("want true or false")
+
+
+def parse_int(text: str) -> int:
+    """Go's ``strconv.ParseInt(text, 0, 64)``: decimal, 0x/0o/0b prefixes, 0-leading octal."""
+    if not _INT.fullmatch(text):
+        raise ValueError("want an integer")
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    if body[:2].lower() in ("0x", "0o", "0b"):
+        value = int(body, 0)
+    elif len(body) > 1 and body.startswith("0"):
+        value = int(body.replace("_", ""), 8)
+    else:
+        value = int(body)
+    if not -(2**63) <= sign * value < 2**63:
+        raise ValueError("value out of range")
+    return sign * value
+
+
+def parse_duration(text: str) -> timedelta:
+    """Go's ``time.ParseDuration``: ``336h``, ``1h30m``, ``1.5h``, ``90s``, ``-2m``, ``0``."""
+    rest = text
+    sign = 1
+    if rest[:1] in "+-" and rest:
+        sign = -1 if rest[0] == "-" else 1
+        rest = rest[1:]
+    if rest == "0":
+        return timedelta(0)
+    if not rest:
+        raise ValueError("want a duration such as 336h, 1h30m or 90s")
+    total_ns = 0
+    pos = 0
+    while pos < len(rest):
+        match = _DURATION_PART.match(rest, pos)
+        if not match or not (match.group(1) or match.group(2)):
+            raise ValueError("want a duration such as 336h, 1h30m or 90s")
+        whole, frac, unit = match.groups()
+        if unit not in _UNITS_NS:
+            raise ValueError(f"unknown unit {unit!r} (use ns, us, ms, s, m or h)")
+        scale = _UNITS_NS[unit]
+        total_ns += int(whole or "0") * scale
+        if frac:
+            total_ns += int(frac) * scale // 10 ** len(frac)
+        pos = match.end()
+    return timedelta(microseconds=sign * total_ns / 1000)
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration in Go's spelling (``336h0m0s``), for help and display."""
+    total = value.total_seconds()
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    if total == 0:
+        return "0s"
+    hours, rem = divmod(total, 3600)
+    minutes, seconds = divmod(rem, 60)
+    secs = f"{seconds:g}"
+    if hours:
+        return f"{sign}{int(hours)}h{int(minutes)}m{secs}s"
+    if minutes:
+        return f"{sign}{int(minutes)}m{secs}s"
+    return f"{sign}{secs}s"
+
+
+def parse_key_value(text: str) -> tuple[str, str]:
+    """One ``key=value`` (kaniko's keyValueArg): split at the first ``=``."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError("want key=value")
+    return key, value
+
+
+def parse_client_cert(text: str) -> tuple[str, tuple[str, str]]:
+    """``registry=/path/cert,/path/key`` for ``--registry-client-cert``."""
+    registry, pair = parse_key_value(text)
+    parts = pair.split(",")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError("want registry=/path/to/cert,/path/to/key")
+    return registry, (parts[0], parts[1])
+
+
+def parse_key_multi_value(text: str) -> list[tuple[str, str]]:
+    """kaniko's multiKeyMultiValueArg: ``a=b`` or ``a=b;c=d``; empty text adds nothing."""
+    if not text:
+        return []
+    return [parse_key_value(item) for item in text.split(";")]
+
+
+def parse_build_arg(text: str) -> tuple[str, str | None]:
+    """``NAME=value``, or a bare ``NAME`` whose value comes from the environment."""
+    name, sep, value = text.partition("=")
+    if not name:
+        raise ValueError("want NAME=value or NAME")
+    return name, (value if sep else None)
+
+
+def parse_label(text: str) -> tuple[str, str]:
+    """``key=value`` for ``--label``."""
+    key, value = parse_key_value(text)
+    if not key:
+        raise ValueError("want key=value")
+    return key, value
+
+
+def parse_git(text: str) -> list[tuple[str, str]]:
+    """``--git`` items: ``key=value``, several joined by commas before a known key.
+
+    kaniko takes one ``key=value`` per flag; ``branch=x,single-branch=true`` is also split,
+    but only before a known key, so a comma inside a branch name survives. Boolean keys
+    are checked here; unknown keys are returned for the caller to warn about.
+    """
+    items = []
+    for part in _GIT_SPLIT.split(text):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError("invalid git flag, must be in the key=value format")
+        if key in GIT_KEYS[1:]:
+            parse_bool(value)
+        items.append((key, value))
+    return items

@@ -1,0 +1,180 @@
+"""Every option of the executor, as frozen dataclasses with kaniko's defaults.
+
+The CLI (:mod:`kaniko.cli`) fills these from argv and the ``KANIKO_*`` environment
+variables; the library only reads them. Nothing here looks at argv or the environment.
+Maps are read-only (:class:`types.MappingProxyType`) and lists are tuples, so an options
+value can be shared freely between threads and stages.
+
+The groups follow what each part of the builder needs::
+
+    BuildOptions                what to build and from where
+    ├── registry: RegistryOptions   how to talk to registries (TLS, mirrors, retries)
+    ├── cache: CacheOptions         layer cache and base-image cache
+    ├── output: OutputOptions       where the image goes (push, tarball, layout, digests)
+    ├── snapshot: SnapshotOptions   how filesystem changes become layers
+    ├── git: GitOptions             clone options for a ``git://`` context
+    └── log: LogOptions             verbosity and format of the log
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any, Literal
+
+from kaniko.oci.platform import Platform
+
+DEFAULT_KANIKO_DIR = "/kaniko"
+DEFAULT_CONTEXT = "/workspace/"
+DEFAULT_CACHE_DIR = "/cache"
+DEFAULT_CACHE_TTL = timedelta(hours=336)
+
+LogLevel = Literal["panic", "fatal", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "color", "json"]
+SnapshotMode = Literal["full", "redo", "time"]
+Compression = Literal["gzip", "zstd"]
+
+LOG_LEVELS: tuple[LogLevel, ...] = ("panic", "fatal", "error", "warning", "info", "debug", "trace")
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "color", "json")
+SNAPSHOT_MODES: tuple[SnapshotMode, ...] = ("full", "redo", "time")
+COMPRESSIONS: tuple[Compression, ...] = ("gzip", "zstd")
+
+
+def _freeze(obj: Any, name: str) -> None:
+    """Replace the mapping field ``name`` of a frozen dataclass by a read-only copy."""
+    value = getattr(obj, name)
+    if not isinstance(value, MappingProxyType):
+        object.__setattr__(obj, name, MappingProxyType(dict(value)))
+
+
+def _empty_map() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """``--verbosity``, ``--log-format`` and ``--log-timestamp``."""
+
+    level: LogLevel = "info"
+    format: LogFormat = "color"
+    timestamp: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GitOptions:
+    """``--git key=value`` options for a ``git://`` build context."""
+
+    branch: str = ""
+    single_branch: bool = False
+    recurse_submodules: bool = False
+    insecure_skip_tls: bool = False
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How registries are reached, for pulls and pushes alike.
+
+    ``registry_maps`` is the effective remap table: ``--registry-map`` entries, then
+    ``KANIKO_REGISTRY_MAP``, then one ``index.docker.io`` entry per mirror (flag mirrors
+    first, then ``KANIKO_REGISTRY_MIRROR``), each key's targets tried in order.
+    ``registry_mirrors`` keeps the mirrors as given, for display.
+    """
+
+    insecure: bool = False
+    skip_tls_verify: bool = False
+    insecure_pull: bool = False
+    skip_tls_verify_pull: bool = False
+    insecure_registries: tuple[str, ...] = ()
+    skip_tls_verify_registries: tuple[str, ...] = ()
+    registry_certificates: Mapping[str, str] = field(default_factory=_empty_map)
+    registry_client_certs: Mapping[str, tuple[str, str]] = field(default_factory=_empty_map)
+    registry_mirrors: tuple[str, ...] = ()
+    registry_maps: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
+    skip_default_registry_fallback: bool = False
+    image_download_retry: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("registry_certificates", "registry_client_certs", "registry_maps"):
+            _freeze(self, name)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOptions:
+    """``--cache`` and its companions (layer cache and base-image cache)."""
+
+    enabled: bool = False
+    repo: str = ""
+    dir: str = DEFAULT_CACHE_DIR
+    ttl: timedelta = DEFAULT_CACHE_TTL
+    copy_layers: bool = False
+    run_layers: bool = True
+    compressed: bool = True
+    no_push_cache: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutputOptions:
+    """Where the built image goes and how its layers are written."""
+
+    destinations: tuple[str, ...] = ()
+    no_push: bool = False
+    tar_path: str = ""
+    oci_layout_path: str = ""
+    digest_file: str = ""
+    image_name_with_digest_file: str = ""
+    image_name_tag_with_digest_file: str = ""
+    reproducible: bool = False
+    compression: Compression | None = None  # None: kaniko's default, gzip
+    compression_level: int = -1  # applied only when > 0
+    push_retry: int = 0
+    push_ignore_immutable_tag_errors: bool = False
+    skip_push_permission_check: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOptions:
+    """How filesystem changes are detected and turned into layers."""
+
+    mode: SnapshotMode = "full"
+    single_snapshot: bool = False
+    use_new_run: bool = False
+    ignore_var_run: bool = True
+    ignore_paths: tuple[str, ...] = ()
+    force_build_metadata: bool = False
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything one executor run needs.
+
+    ``build_args`` keeps the command line's order; a ``None`` value is a bare
+    ``--build-arg NAME``, whose value the planner takes from the environment. ``platform``
+    ``None`` means the host's platform. ``kaniko_dir`` is the effective directory
+    (``--kaniko-dir``, else ``KANIKO_DIR``, else ``/kaniko``).
+    """
+
+    dockerfile: str = "Dockerfile"
+    context: str = DEFAULT_CONTEXT
+    context_sub_path: str = ""
+    bucket: str = ""
+    build_args: tuple[tuple[str, str | None], ...] = ()
+    target: str = ""
+    skip_unused_stages: bool = False
+    platform: Platform | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    force: bool = False
+    kaniko_dir: str = DEFAULT_KANIKO_DIR
+    cleanup: bool = False
+    image_fs_extract_retry: int = 0
+    git: GitOptions = field(default_factory=GitOptions)
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    cache: CacheOptions = field(default_factory=CacheOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+    snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
+    log: LogOptions = field(default_factory=LogOptions)
+
+    def build_arg_map(self) -> dict[str, str | None]:
+        """The build args as a dict; a later ``--build-arg`` of the same name wins."""
+        return dict(self.build_args)
