@@ -15,7 +15,7 @@ from kaniko.oci.mediatypes import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
 from kaniko.options import RegistryOptions
 from kaniko.registry.client import RegistryClient
 from kaniko.registry.keychain import Keychain
-from kaniko.registry.transport import Transport, is_loopback
+from kaniko.registry.transport import Transport
 from tests.lab.registry import Registry
 
 
@@ -52,22 +52,6 @@ def _push_image(client: RegistryClient, tag: str, layer: bytes) -> tuple[Digest,
         }
     ).encode()
     return client.put_manifest(tag, manifest, OCI_MANIFEST), manifest
-
-
-@pytest.mark.parametrize(
-    ("host", "loopback"),
-    [
-        ("localhost:5000", True),
-        ("127.0.0.1:5000", True),
-        ("127.1.2.3", True),
-        ("[::1]:5000", True),
-        ("10.0.0.1:5000", False),
-        ("registry.example.com", False),
-        ("localhost.example.com:5000", False),
-    ],
-)
-def test_is_loopback(host: str, loopback: bool) -> None:
-    assert is_loopback(host) is loopback
 
 
 def test_push_and_pull_round_trip_plain(registry_plain: Registry, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ The answer of the first ``GET /v2/`` picks the scheme and teaches the
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import ssl
 import threading
@@ -30,6 +29,7 @@ import httpx
 from kaniko import __version__
 from kaniko.errors import RegistryError
 from kaniko.options import RegistryOptions
+from kaniko.refs.grammar import is_loopback_registry
 from kaniko.registry.auth import Authenticator, reason
 from kaniko.registry.keychain import Keychain, normalize_key
 
@@ -39,21 +39,6 @@ T = TypeVar("T")
 
 USER_AGENT = f"kaniko-python/{__version__}"
 TIMEOUT = httpx.Timeout(connect=30.0, read=300.0, write=300.0, pool=60.0)
-
-
-def is_loopback(registry: str) -> bool:
-    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` registries (any port)."""
-    host = registry.lower()
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -99,7 +84,7 @@ class Transport:
     # -- policy ---------------------------------------------------------------------------
     def plain_http_allowed(self, registry: str, *, push: bool) -> bool:
         o = self.options
-        if is_loopback(registry) or _listed(registry, o.insecure_registries):
+        if is_loopback_registry(registry) or _listed(registry, o.insecure_registries):
             return True
         return o.insecure if push else o.insecure_pull
 
