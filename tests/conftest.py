@@ -56,3 +56,51 @@ def registry_token(lab_dir, test_ca) -> Iterator[Registry]:
     )
     yield registry
     registry.stop()
+
+
+@pytest.fixture(scope="session")
+def busybox_layer(lab_dir) -> bytes:
+    """The gzip layer of a busybox root filesystem (busybox-static, applet symlinks)."""
+    from tests.lab.images import busybox_rootfs, layer_from_dir
+
+    return layer_from_dir(busybox_rootfs(lab_dir / "busybox-rootfs"))
+
+
+@pytest.fixture(scope="session")
+def base_images(registry_plain, busybox_layer) -> dict[str, str]:
+    """Base images pushed to the plain registry; name -> reference.
+
+    ``busybox``: the host's architecture. ``multiarch``: an OCI index of amd64 and arm64
+    images plus an unknown/unknown attestation entry, each with a distinct marker file.
+    """
+    import httpx
+
+    from kaniko.oci.platform import Platform
+    from tests.lab.images import make_image, make_index, push_raw
+
+    host = Platform.host()
+    busybox = make_image([busybox_layer], arch=host.architecture, variant=host.variant)
+    arm64 = make_image([busybox_layer], arch="arm64", oci=True, config={"Labels": {"a": "arm64"}})
+    amd64 = make_image([busybox_layer], arch="amd64", oci=True, config={"Labels": {"a": "amd64"}})
+    attestation = make_image([busybox_layer], arch="unknown", oci=True, config={})
+    index = make_index(
+        [
+            (amd64, {"architecture": "amd64", "os": "linux"}),
+            (arm64, {"architecture": "arm64", "os": "linux", "variant": "v8"}),
+            (attestation, {"architecture": "unknown", "os": "unknown"}),
+        ]
+    )
+    with httpx.Client(timeout=30) as client:
+        push_raw(client, registry_plain.url, "library/busybox", "latest", busybox)
+        push_raw(
+            client,
+            registry_plain.url,
+            "lab/multiarch",
+            "latest",
+            index,
+            children=[amd64, arm64, attestation],
+        )
+    return {
+        "busybox": f"{registry_plain.host}/library/busybox:latest",
+        "multiarch": f"{registry_plain.host}/lab/multiarch:latest",
+    }

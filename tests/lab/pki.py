@@ -71,6 +71,10 @@ class TestCA:
         )
         self.cert_path = directory / "ca.pem"
         self.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+        # containers tools (skopeo, buildah) read CAs as *.crt files from a --cert-dir
+        self.cert_dir = directory / "certs.d"
+        self.cert_dir.mkdir(exist_ok=True)
+        (self.cert_dir / "ca.crt").write_bytes(self.cert_path.read_bytes())
 
     def issue(self, name: str, *, client: bool = False) -> CertFiles:
         """Issue a server (or client) certificate valid for the loopback names."""
