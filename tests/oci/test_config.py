@@ -237,3 +237,12 @@ def test_invalid_configs(mutate: object, message: str) -> None:
 def test_not_json() -> None:
     with pytest.raises(ImageError, match="image config is not valid JSON"):
         ImageConfig.from_json(b"{")
+
+
+def test_go_time_pads_the_year_like_go() -> None:
+    from datetime import UTC, datetime
+
+    from kaniko.oci.config import go_time
+
+    assert go_time(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"
+    assert go_time(datetime(1970, 1, 1, tzinfo=UTC)) == "1970-01-01T00:00:00Z"

@@ -71,7 +71,7 @@ def go_time(moment: datetime) -> str:
     """``moment`` as Go marshals a ``time.Time``: ``2024-05-01T12:00:00.5Z`` (naive = UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S")  # %Y drops year 1's zeros
     if moment.microsecond:
         text += f".{moment.microsecond:06d}".rstrip("0")
     offset = moment.utcoffset()
