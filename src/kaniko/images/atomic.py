@@ -1,0 +1,58 @@
+"""Atomic file writes: a temporary file beside the target, renamed over it when complete.
+
+A reader never sees a half-written output, and a failed write leaves nothing behind: the
+temporary file is removed and the target (if it existed) is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from kaniko.errors import ImageError
+from kaniko.oci.digest import Digest, Hasher
+
+CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, mode: int = 0o644, *, make_parents: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file whose content replaces ``path`` when the block ends normally."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if make_parents:
+        os.makedirs(parent, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_file(path, mode) as out:
+        out.write(data)
+
+
+def copy_verified(source: BinaryIO, out: BinaryIO, expected: Digest, size: int, what: str) -> None:
+    """Copy ``source`` to ``out``, failing unless it is exactly ``size`` bytes of ``expected``."""
+    hasher = Hasher(expected.algorithm)
+    while chunk := source.read(CHUNK):
+        hasher.update(chunk)
+        if hasher.size > size:
+            raise ImageError(f"{what}: more data than the expected {size} bytes")
+        out.write(chunk)
+    if hasher.size != size:
+        raise ImageError(f"{what}: truncated: got {hasher.size} of {size} bytes")
+    actual = hasher.digest()
+    if actual != expected:
+        raise ImageError(f"{what}: digest mismatch: expected {expected}, got {actual}")
