@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.cli import run as run_module
-from kaniko.cli.run import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.context import local as run_module
+from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
 from kaniko.errors import ContextError, NotSupportedYet
 
 

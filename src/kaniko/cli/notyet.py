@@ -17,17 +17,6 @@ from kaniko.options import BuildOptions
 Getter = Callable[[BuildOptions], object]
 
 
-def _explicit_maps(opts: BuildOptions) -> dict[str, tuple[str, ...]]:
-    """The registry map without the ``index.docker.io`` entries that mirrors added."""
-    maps = dict(opts.registry.registry_maps)
-    mirrors = len(opts.registry.registry_mirrors)
-    if mirrors:
-        rest = maps.pop("index.docker.io", ())[:-mirrors]
-        if rest:
-            maps["index.docker.io"] = rest
-    return maps
-
-
 NOT_YET: dict[str, Getter] = {
     # build context and environment
     "--context-sub-path": lambda o: o.context_sub_path,
@@ -37,30 +26,8 @@ NOT_YET: dict[str, Getter] = {
     "--cleanup": lambda o: o.cleanup,
     "--image-fs-extract-retry": lambda o: o.image_fs_extract_retry,
     # outputs and pushing
-    "--tar-path": lambda o: o.output.tar_path,
-    "--oci-layout-path": lambda o: o.output.oci_layout_path,
-    "--digest-file": lambda o: o.output.digest_file,
-    "--image-name-with-digest-file": lambda o: o.output.image_name_with_digest_file,
-    "--image-name-tag-with-digest-file": lambda o: o.output.image_name_tag_with_digest_file,
-    "--reproducible": lambda o: o.output.reproducible,
     "--compression": lambda o: o.output.compression,
     "--compression-level": lambda o: o.output.compression_level,
-    "--push-retry": lambda o: o.output.push_retry,
-    "--push-ignore-immutable-tag-errors": lambda o: o.output.push_ignore_immutable_tag_errors,
-    "--skip-push-permission-check": lambda o: o.output.skip_push_permission_check,
-    # registries
-    "--insecure": lambda o: o.registry.insecure,
-    "--skip-tls-verify": lambda o: o.registry.skip_tls_verify,
-    "--insecure-pull": lambda o: o.registry.insecure_pull,
-    "--skip-tls-verify-pull": lambda o: o.registry.skip_tls_verify_pull,
-    "--insecure-registry": lambda o: o.registry.insecure_registries,
-    "--skip-tls-verify-registry": lambda o: o.registry.skip_tls_verify_registries,
-    "--registry-certificate": lambda o: dict(o.registry.registry_certificates),
-    "--registry-client-cert": lambda o: dict(o.registry.registry_client_certs),
-    "--registry-mirror": lambda o: o.registry.registry_mirrors,
-    "--registry-map": lambda o: _explicit_maps(o),
-    "--skip-default-registry-fallback": lambda o: o.registry.skip_default_registry_fallback,
-    "--image-download-retry": lambda o: o.registry.image_download_retry,
     # cache
     "--cache": lambda o: o.cache.enabled,
     "--cache-repo": lambda o: o.cache.repo,

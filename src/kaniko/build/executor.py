@@ -1,0 +1,153 @@
+"""The executor: ``build(options)`` turns a Dockerfile and a context into an image.
+
+1. find and parse the Dockerfile; plan the stages (base images are fetched as the planner
+   asks for their ``Env`` and ``OnBuild``, each once per platform);
+2. check that every destination accepts pushes (unless ``--no-push`` or
+   ``--skip-push-permission-check``), before any work;
+3. build each planned stage on its base: a registry image, ``scratch`` or an earlier
+   stage's image;
+4. stamp the final image (``created`` now, or the epoch with ``--reproducible``) and write
+   it where the options say (push, tarball, OCI layout, digest files).
+
+The library never exits and never configures logging; errors are
+:class:`~kaniko.errors.KanikoError` subclasses with one clear line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kaniko.build.outputs import write_outputs
+from kaniko.build.stage import FilesystemSteps, NoFilesystem, StageOptions, build_stage
+from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.dockerfile.parser import parse
+from kaniko.errors import UsageError
+from kaniko.images import mutate
+from kaniko.images.empty import scratch
+from kaniko.images.push import check_push_permissions
+from kaniko.images.remote import fetch
+from kaniko.oci.config import go_time
+from kaniko.oci.digest import Digest
+from kaniko.oci.image import Image
+from kaniko.oci.platform import Platform
+from kaniko.options import BuildOptions
+from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
+from kaniko.refs.grammar import InvalidReferenceError
+from kaniko.refs.reference import Reference
+from kaniko.registry.transport import Transport
+
+log = logging.getLogger(__name__)
+
+FilesystemFactory = Callable[[Stage, Image], FilesystemSteps]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The built image and its manifest digest."""
+
+    image: Image
+    digest: Digest
+    plan: BuildPlan
+
+
+class BaseImages:
+    """Fetches base images once per (reference, platform)."""
+
+    def __init__(self, transport: Transport, options: BuildOptions) -> None:
+        self._transport = transport
+        self._options = options
+        self._cache: dict[tuple[str, str], Image] = {}
+
+    def get(self, reference: str, platform: Platform) -> Image:
+        key = (reference, str(platform))
+        if key not in self._cache:
+            ref = Reference.parse(reference)
+            log.info("Retrieving image manifest %s", reference)
+            reg = self._options.registry
+            self._cache[key] = fetch(
+                self._transport,
+                ref,
+                platform,
+                maps=reg.registry_maps,
+                fallback=not reg.skip_default_registry_fallback,
+                retries=reg.image_download_retry,
+            )
+        return self._cache[key]
+
+
+def epoch() -> datetime:
+    """``SOURCE_DATE_EPOCH`` when set, else the Unix epoch (for ``--reproducible``)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    seconds = int(value) if value.isdigit() else 0
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_destinations(options: BuildOptions) -> list[Reference]:
+    try:
+        return [Reference.parse(d) for d in options.output.destinations]
+    except InvalidReferenceError as e:
+        raise UsageError(f"--destination: {e}") from e
+
+
+def build(
+    options: BuildOptions,
+    *,
+    transport: Transport | None = None,
+    filesystem: FilesystemFactory | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> BuildResult:
+    """Build (and push) the image ``options`` describe."""
+    context = context_dir(options.context)
+    path, display = resolve_dockerfile(options.dockerfile, context)
+    dockerfile = parse(read_dockerfile(path), path=display)
+    platform = options.platform or Platform.host()
+    destinations = parse_destinations(options)
+    own_transport = transport is None
+    transport = transport or Transport(options.registry)
+    try:
+        bases = BaseImages(transport, options)
+        plan = make_plan(
+            dockerfile,
+            build_args=options.build_arg_map(),
+            target=options.target or None,
+            skip_unused_stages=options.skip_unused_stages,
+            platform=platform,
+            environ=os.environ if environ is None else environ,
+            base_env=lambda ref, p: bases.get(ref, p).config().config.env,
+            base_onbuild=lambda ref, p: bases.get(ref, p).config().config.on_build,
+        )
+        for warning in plan.warnings:
+            log.warning("%s", warning)
+        if log.isEnabledFor(logging.DEBUG):
+            for line in format_plan(plan).splitlines():
+                log.debug("plan: %s", line)
+        out = options.output
+        if destinations and not out.no_push and not out.skip_push_permission_check:
+            check_push_permissions(transport, destinations)
+        reproducible = out.reproducible
+        now = epoch() if reproducible else datetime.now(UTC)
+        stage_opts = StageOptions(labels=options.labels, created=go_time(now), path=display)
+        images: dict[int, Image] = {}
+        for stage in plan.stages:
+            log.info("Building stage %s", stage.label)
+            if stage.base == "scratch":
+                base: Image = scratch(stage.platform)
+            elif isinstance(stage.base, int):
+                base = images[stage.base]
+            else:
+                base = bases.get(stage.base, stage.platform)
+            fs = filesystem(stage, base) if filesystem else NoFilesystem()
+            images[stage.index] = build_stage(stage, base, fs, stage_opts)
+        final = images[plan.target_index]
+        if reproducible:
+            final = mutate.canonical(final, now)
+        digest = write_outputs(final, destinations, out, transport)
+        log.info("Built image %s", digest)
+        return BuildResult(final, digest, plan)
+    finally:
+        if own_transport:
+            transport.close()

@@ -1,0 +1,54 @@
+"""Where a built image goes: registries, a docker tarball, an OCI layout, digest files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from kaniko.images.digestfiles import write_digest_files
+from kaniko.images.layout import write_oci_layout
+from kaniko.images.push import push
+from kaniko.images.tarball import write_docker_tarball
+from kaniko.oci.digest import Digest
+from kaniko.oci.image import Image
+from kaniko.options import OutputOptions
+from kaniko.refs.reference import Reference
+from kaniko.registry.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+def write_outputs(
+    image: Image,
+    destinations: Sequence[Reference],
+    output: OutputOptions,
+    transport: Transport,
+) -> Digest:
+    """Push and write everything ``output`` asks for; returns the manifest digest."""
+    digest = image.digest()
+    if output.tar_path:
+        tags = [str(d) for d in destinations] or ["image:latest"]
+        write_docker_tarball(image, output.tar_path, tags)
+        log.info("Wrote docker tarball %s", output.tar_path)
+    if output.oci_layout_path:
+        ref_name = destinations[0].tag if destinations and destinations[0].tag else None
+        write_oci_layout(image, output.oci_layout_path, ref_name)
+        log.info("Wrote OCI layout %s", output.oci_layout_path)
+    if output.no_push:
+        log.info("Skipping push to container registry due to --no-push flag")
+    elif destinations:
+        push(
+            transport,
+            image,
+            destinations,
+            retries=output.push_retry,
+            ignore_immutable_tags=output.push_ignore_immutable_tag_errors,
+        )
+    write_digest_files(
+        digest,
+        [str(d) for d in destinations],
+        digest_file=output.digest_file,
+        name_file=output.image_name_with_digest_file,
+        name_tag_file=output.image_name_tag_with_digest_file,
+    )
+    return digest
