@@ -104,3 +104,44 @@ def base_images(registry_plain, busybox_layer) -> dict[str, str]:
         "busybox": f"{registry_plain.host}/library/busybox:latest",
         "multiarch": f"{registry_plain.host}/lab/multiarch:latest",
     }
+
+
+@pytest.fixture(scope="session")
+def debian_image(registry_plain) -> str:
+    """``library/debian:bookworm`` on the plain registry: debootstrap minbase from this
+    machine's Debian mirror. The rootfs layer is cached on disk (tests/lab/debian.py), so
+    only the first run on a machine pays for debootstrap; every xdist worker pushes it to
+    its own registry."""
+    import os
+
+    import httpx
+
+    from kaniko.oci.platform import Platform
+    from tests.lab.debian import debian_rootfs_layer
+    from tests.lab.images import PATH_ENV, make_image, push_raw
+
+    if os.geteuid() != 0:
+        pytest.skip("debootstrap needs root")
+    layer = debian_rootfs_layer().read_bytes()
+    host = Platform.host()
+    image = make_image(
+        [layer],
+        arch=host.architecture,
+        variant=host.variant,
+        config={"Env": [PATH_ENV], "Cmd": ["bash"]},
+    )
+    with httpx.Client(timeout=120) as client:
+        push_raw(client, registry_plain.url, "library/debian", "bookworm", image)
+    return f"{registry_plain.host}/library/debian:bookworm"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _oracle_storage() -> Iterator[None]:
+    """Remove the buildah oracle's per-process storage (tests/lab/oracle.py) at the end of
+    the session, if a test used it."""
+    yield
+    import sys
+
+    oracle = sys.modules.get("tests.lab.oracle")
+    if oracle is not None:
+        oracle.close_default()
