@@ -35,11 +35,13 @@ LogLevel = Literal["panic", "fatal", "error", "warning", "info", "debug", "trace
 LogFormat = Literal["text", "color", "json"]
 SnapshotMode = Literal["full", "redo", "time"]
 Compression = Literal["gzip", "zstd"]
+Isolation = Literal["auto", "chroot", "inplace"]
 
 LOG_LEVELS: tuple[LogLevel, ...] = ("panic", "fatal", "error", "warning", "info", "debug", "trace")
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "color", "json")
 SNAPSHOT_MODES: tuple[SnapshotMode, ...] = ("full", "redo", "time")
 COMPRESSIONS: tuple[Compression, ...] = ("gzip", "zstd")
+ISOLATIONS: tuple[Isolation, ...] = ("auto", "chroot", "inplace")
 
 
 def _freeze(obj: Any, name: str) -> None:
@@ -165,6 +167,7 @@ class BuildOptions:
     platform: Platform | None = None
     labels: tuple[tuple[str, str], ...] = ()
     force: bool = False
+    isolation: Isolation = "auto"
     kaniko_dir: str = DEFAULT_KANIKO_DIR
     cleanup: bool = False
     image_fs_extract_retry: int = 0

@@ -139,6 +139,8 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--log-format", "json"], lambda o: o.log.format, "json"),
     (["--log-timestamp"], lambda o: o.log.timestamp, True),
     (["--force"], lambda o: o.force, True),
+    (["--isolation", "chroot"], lambda o: o.isolation, "chroot"),
+    (["--isolation=inplace"], lambda o: o.isolation, "inplace"),
     # deprecated aliases
     (["--snapshotMode", "time"], lambda o: o.snapshot.mode, "time"),
     (["--snapshot-mode=redo", "--snapshotMode=time"], lambda o: o.snapshot.mode, "time"),

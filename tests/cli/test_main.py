@@ -217,3 +217,9 @@ def test_unexpected_exception_traceback_only_at_debug(monkeypatch, capsys) -> No
 def test_execute_exit_status_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     _stub_execute(monkeypatch, 0)
     assert main(["--no-push"]) == 0
+
+
+def test_bad_isolation_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-push", "--isolation", "vm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "isolation" in err and "vm" in err

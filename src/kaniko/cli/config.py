@@ -32,6 +32,7 @@ from kaniko.oci.platform import Platform
 from kaniko.options import (
     COMPRESSIONS,
     DEFAULT_KANIKO_DIR,
+    ISOLATIONS,
     SNAPSHOT_MODES,
     BuildOptions,
     CacheOptions,
@@ -179,6 +180,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         platform=platform,
         labels=tuple(v["label"]),
         force=v["force"],
+        isolation=_choice(v["isolation"], ISOLATIONS, "isolation"),
         kaniko_dir=kaniko_dir,
         cleanup=v["cleanup"],
         image_fs_extract_retry=v["image_fs_extract_retry"],

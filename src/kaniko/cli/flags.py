@@ -89,6 +89,8 @@ FLAGS: tuple[Flag, ...] = (
        "the host's)", ""),
     _f("label", "label", BUILD, "Label key=value for the image; repeatable"),
     _f("force", "bool", BUILD, "Allow running outside of a container"),
+    _f("isolation", "str", BUILD, "How RUN executes: chroot (a private root per step), "
+       "inplace (in the container's own /, as the Go kaniko) or auto", "auto"),
     _f("kaniko-dir", "str", BUILD, "The kaniko directory (wins over KANIKO_DIR)", "/kaniko"),
     _f("cleanup", "bool", BUILD, "Clean the filesystem at the end of the build"),
     _f("image-fs-extract-retry", "int", BUILD, "Retries of the base image extraction", 0),
