@@ -1,0 +1,343 @@
+"""Writing COPY/ADD results into a stage's root filesystem: safely, atomically, recorded.
+
+:class:`Dest` is the only code of the COPY/ADD step that modifies the root. Paths given to
+it are relative to the root (``"usr/bin/x"``) and already resolved by the caller where a
+symlink should be followed; every entry is created under a temporary name in its final
+directory and renamed into place, so a failure never leaves a half-written file. Each
+entry gets its content, then owner, mode, xattrs and times (directories get mode and times
+at :meth:`Dest.finish`, after their contents, through a descriptor walk that refuses
+symlinks). What was created or changed is recorded; :meth:`Dest.finish` returns it as
+absolute in-image paths.
+
+Collisions follow BuildKit: a file or symlink replaces a non-directory; replacing a
+directory by a non-directory, or writing a directory over a file, is an error (with
+``replace=True``, for archives as Docker extracts them, the new entry replaces it). A
+directory written over a symlink that resolves (inside the root) to a directory goes
+through it, leaving the symlink and the target's metadata alone (what buildah does, and
+what merged-``/usr`` images need). With ``--link`` (``link=True``) nothing is followed:
+the entry replaces whatever is there, as the linked layer would in the final image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import posixpath
+import secrets
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kaniko.build.steps.meta import Meta, Policy
+from kaniko.errors import BuildError, FilesystemError
+from kaniko.fs.safepath import full_path, resolve_rel
+
+log = logging.getLogger(__name__)
+
+_REFUSED = {errno.EPERM, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+@dataclass
+class _Shared:
+    written: set[str] = field(default_factory=set)
+    deferred: list[tuple[str, int | None, int, int]] = field(default_factory=list)
+    inodes: dict[tuple[int, int], str] = field(default_factory=dict)
+    notices: set[str] = field(default_factory=set)
+
+
+class Dest:
+    """Writes entries under ``root`` with one :class:`Policy` (see the module docstring)."""
+
+    def __init__(
+        self,
+        root: str,
+        policy: Policy,
+        *,
+        link: bool = False,
+        replace: bool = False,
+        shared: _Shared | None = None,
+    ) -> None:
+        self.root = os.path.abspath(root)
+        self.policy = policy
+        self.link = link
+        self.replace = replace or link  # collisions replace instead of failing
+        self._shared = shared or _Shared()
+
+    def derive(self, policy: Policy, *, replace: bool = False) -> Dest:
+        """A writer with another policy, recording into the same step."""
+        return Dest(self.root, policy, link=self.link, replace=replace, shared=self._shared)
+
+    def full(self, rel: str) -> str:
+        return full_path(self.root, rel)
+
+    # -- paths -----------------------------------------------------------------------
+
+    def resolve(self, path: str) -> str:
+        """``path`` (in-image, absolute) as a root-relative path to write at.
+
+        Symlinks are followed inside the root, the last one too; with ``--link`` none are
+        followed: those among the parent directories are replaced by directories.
+        """
+        if not self.link:
+            try:
+                return resolve_rel(self.root, path)
+            except FilesystemError as e:
+                raise BuildError(str(e)) from None
+        parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
+        for depth in range(1, len(parts)):
+            rel = "/".join(parts[:depth])
+            if os.path.islink(self.full(rel)):
+                os.unlink(self.full(rel))
+                self._mkdir(rel)
+        return "/".join(parts)
+
+    def is_dir(self, rel: str) -> bool:
+        """Whether ``rel`` is a directory (with ``--link``, a symlink to one is not)."""
+        full = self.full(rel)
+        return os.path.isdir(full) and not (self.link and os.path.islink(full))
+
+    def make_parents(self, rel: str) -> None:
+        """Create the missing directories of ``rel`` (0755, the step's directory owner)."""
+        current = ""
+        for comp in rel.split("/") if rel else ():
+            current = posixpath.join(current, comp)
+            try:
+                st = os.lstat(self.full(current))
+            except FileNotFoundError:
+                self._mkdir(current)
+                continue
+            if stat.S_ISLNK(st.st_mode) and self.link:
+                os.unlink(self.full(current))
+                self._mkdir(current)
+            elif not stat.S_ISDIR(st.st_mode):
+                raise BuildError(f"cannot create directory /{current}: a file is in the way")
+
+    def _mkdir(self, rel: str) -> None:
+        os.mkdir(self.full(rel), 0o755)
+        os.chmod(self.full(rel), 0o755)  # whatever the umask
+        self._chown(self.full(rel), *self.policy.dir_owner, follow=False)
+        self._shared.written.add(rel)
+
+    # -- entries ---------------------------------------------------------------------
+
+    def file(self, rel: str, meta: Meta, fill: Callable[[int], None]) -> None:
+        """A regular file whose content ``fill`` writes to the descriptor it is given."""
+        self._make_room(rel)
+        tmp = self._tmp(rel)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.full(tmp), flags, 0o600)
+        try:
+            try:
+                fill(fd)
+                self._apply(fd, self.policy.final(meta))
+            finally:
+                os.close(fd)
+            os.rename(self.full(tmp), self.full(rel))
+        except BaseException:
+            _unlink_quietly(self.full(tmp))
+            raise
+        self._shared.written.add(rel)
+
+    def copy_file(self, rel: str, src: str, meta: Meta, key: tuple[int, int] | None) -> None:
+        """Copy host file ``src``; a second name of an inode (``key``) becomes a hard link."""
+        if key is not None and key in self._shared.inodes:
+            self.hardlink(rel, self._shared.inodes[key])
+            return
+
+        def fill(fd: int) -> None:
+            with open(src, "rb") as handle:
+                _copy_fd(handle.fileno(), fd)
+
+        self.file(rel, meta, fill)
+        if key is not None:
+            self._shared.inodes[key] = rel
+
+    def hardlink(self, rel: str, existing: str) -> None:
+        """A second name for the non-directory already at root-relative ``existing``."""
+        if rel == existing:
+            return
+        self._make_room(rel)
+        tmp = self._tmp(rel)
+        os.link(self.full(existing), self.full(tmp), follow_symlinks=False)
+        try:
+            os.rename(self.full(tmp), self.full(rel))
+        finally:
+            _unlink_quietly(self.full(tmp))  # rename is a no-op onto the same inode
+        self._shared.written.add(rel)
+
+    def symlink(self, rel: str, target: str, meta: Meta) -> None:
+        self._make_room(rel)
+        tmp = self._tmp(rel)
+        os.symlink(target, self.full(tmp))
+        try:
+            meta = self.policy.final(meta)
+            self._chown(self.full(tmp), meta.uid, meta.gid, follow=False)
+            self._set_xattrs(self.full(tmp), meta)
+            os.utime(self.full(tmp), ns=(meta.atime_ns, meta.mtime_ns), follow_symlinks=False)
+            os.rename(self.full(tmp), self.full(rel))
+        except BaseException:
+            _unlink_quietly(self.full(tmp))
+            raise
+        self._shared.written.add(rel)
+
+    def special(self, rel: str, meta: Meta) -> None:
+        """A fifo, socket or device node (skipped, with one warning, where refused)."""
+        self._make_room(rel)
+        tmp = self._tmp(rel)
+        kind = stat.S_IFMT(meta.mode)
+        try:
+            if kind == stat.S_IFIFO:
+                os.mkfifo(self.full(tmp), 0o600)
+            else:
+                os.mknod(self.full(tmp), kind | 0o600, meta.rdev)
+        except PermissionError:
+            self._notice("mknod", "cannot create device nodes or sockets here; skipping them")
+            return
+        try:
+            self._apply(self.full(tmp), self.policy.final(meta))
+            os.rename(self.full(tmp), self.full(rel))
+        except BaseException:
+            _unlink_quietly(self.full(tmp))
+            raise
+        self._shared.written.add(rel)
+
+    def directory(self, rel: str, meta: Meta | None, *, top: bool = False) -> str:
+        """Make ``rel`` a directory; return where its contents go (root-relative).
+
+        A new directory takes ``meta`` (mode and times when the step finishes). An existing
+        one takes it too, except the ``top`` one, the destination of a directory copy,
+        which keeps its owner and mode and only takes the source's times, as BuildKit does.
+        Without ``meta`` (an archive's destination) an existing directory is left alone.
+        """
+        full = self.full(rel)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            if stat.S_ISLNK(st.st_mode) and not self.link:
+                through = resolve_rel(self.root, rel)
+                if os.path.isdir(self.full(through)) and not os.path.islink(self.full(through)):
+                    return through
+            if not self.replace:
+                raise BuildError(f"cannot copy a directory onto non-directory /{rel}")
+            os.unlink(full)
+            st = None
+        if st is None:
+            if top or meta is None:
+                self._mkdir(rel)
+            else:
+                os.mkdir(full, 0o700)
+        if meta is None:
+            return rel
+        if top:
+            self._shared.deferred.append((rel, None, meta.atime_ns, meta.mtime_ns))
+        else:
+            meta = self.policy.final(meta)
+            self._chown(full, meta.uid, meta.gid, follow=False)
+            self._set_xattrs(full, meta)
+            perm = stat.S_IMODE(meta.mode)
+            self._shared.deferred.append((rel, perm, meta.atime_ns, meta.mtime_ns))
+        self._shared.written.add(rel)
+        return rel
+
+    def finish(self) -> list[str]:
+        """Apply deferred directory metadata; the in-image paths written, sorted."""
+        for rel, mode, atime, mtime in reversed(self._shared.deferred):
+            fd = self._open_dir(rel)
+            if fd is None:
+                continue  # replaced later in the step
+            try:
+                if mode is not None:
+                    os.chmod(fd, mode)
+                os.utime(fd, ns=(atime, mtime))
+            finally:
+                os.close(fd)
+        self._shared.deferred.clear()
+        return sorted("/" + rel for rel in self._shared.written)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _make_room(self, rel: str) -> None:
+        try:
+            st = os.lstat(self.full(rel))
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if not self.replace:
+                raise BuildError(f"cannot replace directory /{rel} with a non-directory")
+            shutil.rmtree(self.full(rel))
+
+    @staticmethod
+    def _tmp(rel: str) -> str:
+        return posixpath.join(posixpath.dirname(rel), f".kaniko-{secrets.token_hex(6)}")
+
+    def _apply(self, target: int | str, meta: Meta) -> None:
+        self._chown(target, meta.uid, meta.gid, follow=True)
+        os.chmod(target, stat.S_IMODE(meta.mode))  # after chown, which clears set-id bits
+        self._set_xattrs(target, meta)
+        os.utime(target, ns=(meta.atime_ns, meta.mtime_ns))
+
+    def _chown(self, target: int | str, uid: int, gid: int, *, follow: bool) -> None:
+        try:
+            if isinstance(target, int):
+                os.fchown(target, uid, gid)
+            else:
+                os.chown(target, uid, gid, follow_symlinks=follow)
+        except OSError as e:
+            if e.errno not in _REFUSED:
+                raise
+            self._notice("chown", "cannot set file ownership here (%s); keeping ours", e)
+
+    def _set_xattrs(self, target: int | str, meta: Meta) -> None:
+        for name, value in meta.xattrs:
+            try:
+                if isinstance(target, int):
+                    os.setxattr(target, name, value)
+                else:
+                    os.setxattr(target, name, value, follow_symlinks=False)
+            except OSError as e:
+                if e.errno not in _REFUSED:
+                    raise
+                self._notice(f"xattr:{name}", "cannot set xattr %s here: %s", name, e)
+
+    def _notice(self, key: str, message: str, *args: object) -> None:
+        if key not in self._shared.notices:
+            self._shared.notices.add(key)
+            log.warning(message, *args)
+
+    def _open_dir(self, rel: str) -> int | None:
+        fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            for comp in rel.split("/") if rel else ():
+                child = os.open(comp, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+
+def _copy_fd(src: int, dst: int) -> None:
+    """Copy all of ``src`` to ``dst`` (in kernel where the platform allows)."""
+    try:
+        while os.sendfile(dst, src, None, 1 << 30):
+            pass
+        return
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EXDEV):
+            raise
+    while chunk := os.read(src, 1 << 20):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view) :]
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
