@@ -1,0 +1,361 @@
+"""Deterministic layer tars from a root directory and a list of changed paths.
+
+:func:`write_layer_tar` is given root-relative paths and what happened to each: ``file``
+(added or changed: emit what ``lstat`` shows, *not* recursively), ``whiteout`` (deleted:
+emit ``.wh.NAME``) or ``opaque`` (a directory whose lower content is hidden: emit
+``DIR/.wh..wh..opq``). Then:
+
+* every parent directory of every entry is emitted once, before its children (the root
+  itself never is), unless it is ignored; entries below ignored paths are dropped;
+* entries are sorted by path components (byte-wise), so the order never depends on the
+  caller or on the file system;
+* members are PAX, with numeric uid/gid and empty user/group names, mode including
+  setuid/setgid/sticky, every xattr (except ``security.selinux``, a host label) as
+  ``SCHILY.xattr.NAME``, and the mtime to the nanosecond in a PAX ``mtime`` record where it
+  has a fraction; atime and ctime are never written;
+* a non-directory with more than one link whose inode was already emitted becomes a hard
+  link to the first path emitted (the first in sorted order);
+* whiteouts are empty regular files, mode 0, owned by 0:0, mtime 0 (or the epoch);
+* with ``reproducible=True`` every time is the epoch: ``epoch`` if given, else
+  ``SOURCE_DATE_EPOCH`` from the environment, else 0. Same inputs, same bytes.
+
+Paths must not go through symlinks: a parent that is not a directory is a
+:class:`~kaniko.errors.FilesystemError` (resolve paths with :mod:`kaniko.fs.safepath` first).
+File contents are streamed in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO, Literal, NamedTuple
+
+from kaniko.errors import FilesystemError, UsageError
+from kaniko.fs.ignore import IgnoreList
+from kaniko.fs.safepath import clean_relpath, full_path
+
+EntryKind = Literal["file", "whiteout", "opaque"]
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+COPY_CHUNK = 1 << 20
+EXCLUDED_XATTRS = frozenset({"security.selinux"})
+_NS = 1_000_000_000
+
+
+class TarEntry(NamedTuple):
+    """One change to put in a layer: a root-relative path and what happened to it."""
+
+    path: str
+    kind: EntryKind = "file"
+
+
+def resolve_epoch(epoch: int | None = None) -> int:
+    """The reproducible timestamp: ``epoch``, else ``$SOURCE_DATE_EPOCH``, else 0."""
+    if epoch is not None:
+        return epoch
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds") from None
+
+
+def pax_time(ns: int) -> str:
+    """A nanosecond timestamp as a PAX time record value (``"1700000000.5"``)."""
+    sign = "-" if ns < 0 else ""
+    sec, frac = divmod(abs(ns), _NS)
+    return f"{sign}{sec}.{frac:09d}".rstrip("0").rstrip(".")
+
+
+def _plan(
+    entries: Iterable[TarEntry | tuple[str, str]], ignore: IgnoreList | None
+) -> list[tuple[str, str]]:
+    """Sorted (name, kind) pairs with every parent directory added as kind ``parent``."""
+    items: dict[str, str] = {}
+    for path, kind in entries:
+        rel = clean_relpath(path)
+        if ignore is not None and ignore.ignored_rel(rel):
+            continue
+        if kind == "file":
+            if not rel:
+                continue  # the root itself is never a member
+            name, parent = rel, posixpath.dirname(rel)
+        elif kind == "whiteout":
+            if not rel:
+                raise FilesystemError("cannot write a whiteout for the root")
+            parent, base = posixpath.split(rel)
+            name = posixpath.join(parent, WHITEOUT_PREFIX + base)
+        elif kind == "opaque":
+            name, parent = posixpath.join(rel, OPAQUE_MARKER), rel
+        else:
+            raise ValueError(f"unknown layer entry kind {kind!r} for {path!r}")
+        items[name] = kind
+        while parent and parent not in items:
+            items[parent] = "parent"
+            parent = posixpath.dirname(parent)
+    return sorted(items.items(), key=lambda item: [os.fsencode(c) for c in item[0].split("/")])
+
+
+# -- the tar format ---------------------------------------------------------------------
+# A POSIX ustar header block, then PAX extended records where ustar cannot say it all.
+# (tarfile builds headers ten times slower, and its output could change with Python.)
+
+_BLOCK = 512
+_MAGIC = b"ustar\x0000"  # POSIX magic and version
+_FIXED_SUM = 8 * ord(" ") + sum(_MAGIC)
+_PAX_NAME = b"././@PaxHeader"
+REGTYPE, LNKTYPE, SYMTYPE, CHRTYPE = b"0", b"1", b"2", b"3"
+BLKTYPE, DIRTYPE, FIFOTYPE = b"4", b"5", b"6"
+
+
+def _fits(value: int, width: int) -> bool:
+    return 0 <= value < 8 ** (width - 1)
+
+
+def _ustar(
+    name: bytes,
+    typeflag: bytes,
+    mode: int,
+    uid: int,
+    gid: int,
+    size: int,
+    mtime: int,
+    link: bytes = b"",
+    dev: tuple[int, int] = (0, 0),
+) -> bytes:
+    numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (mode, uid, gid, size, mtime)
+    devices = b"%07o\0%07o\0" % dev
+    # the checksum counts its own field as spaces; only the variable parts need summing
+    checksum = _FIXED_SUM + sum(name) + sum(numbers) + typeflag[0] + sum(link) + sum(devices)
+    return b"".join(
+        (
+            name.ljust(100, b"\0"),
+            numbers,
+            b"%06o\0 " % checksum,
+            typeflag,
+            link.ljust(100, b"\0"),
+            _MAGIC,
+            bytes(64),  # empty user and group names
+            devices,
+            bytes(167),  # prefix (unused: long names go to PAX) and padding
+        )
+    )
+
+
+def _pax(records: list[tuple[bytes, bytes]]) -> bytes:
+    """PAX records ``"LEN KEY=VALUE\\n"``, where LEN counts the whole record."""
+    out = []
+    for key, value in records:
+        body = b" %s=%s\n" % (key, value)
+        length = len(body) + len(str(len(body)))
+        if len(str(length)) + len(body) != length:
+            length += 1  # adding the length's digits carried it over to one more digit
+        out.append(b"%d%s" % (length, body))
+    return b"".join(out)
+
+
+def _padding(size: int) -> bytes:
+    return b"\0" * (-size % _BLOCK)
+
+
+def encode_header(
+    name: str,
+    typeflag: bytes,
+    *,
+    mode: int = 0,
+    uid: int = 0,
+    gid: int = 0,
+    size: int = 0,
+    mtime_ns: int = 0,
+    link: str = "",
+    dev: tuple[int, int] = (0, 0),
+    xattrs: Iterable[tuple[str, bytes]] = (),
+) -> bytes:
+    """The header block(s) of one member: a PAX extended header first where needed.
+
+    Names and link targets longer than the ustar fields or not ASCII go in ``path`` and
+    ``linkpath`` records, ids and sizes too large in ``uid``/``gid``/``size``, the mtime in
+    ``mtime`` when it is negative, too large or has a fraction of a second.
+    """
+    raw_name, raw_link = os.fsencode(name), os.fsencode(link)
+    records: list[tuple[bytes, bytes]] = []
+    for key, raw, width in ((b"path", raw_name, 100), (b"linkpath", raw_link, 100)):
+        if len(raw) > width or not raw.isascii():
+            records.append((key, raw))
+    seconds = mtime_ns // _NS
+    for key, value, width in ((b"uid", uid, 8), (b"gid", gid, 8), (b"size", size, 12)):
+        if not _fits(value, width):
+            records.append((key, b"%d" % value))
+    if mtime_ns % _NS or not _fits(seconds, 12):
+        records.append((b"mtime", pax_time(mtime_ns).encode()))
+    records.extend((b"SCHILY.xattr." + os.fsencode(k), v) for k, v in xattrs)
+    out = b""
+    if records:
+        try:
+            raw_name.decode("utf-8")
+            raw_link.decode("utf-8")
+        except UnicodeDecodeError:
+            records.insert(0, (b"hdrcharset", b"BINARY"))  # names are raw bytes, not UTF-8
+        body = _pax(records)
+        out = _ustar(_PAX_NAME, b"x", 0o644, 0, 0, len(body), 0) + body + _padding(len(body))
+
+    return out + _ustar(
+        _ascii(raw_name),
+        typeflag,
+        mode,
+        uid if _fits(uid, 8) else 0,
+        gid if _fits(gid, 8) else 0,
+        size if _fits(size, 12) else 0,
+        seconds if _fits(seconds, 12) else 0,
+        _ascii(raw_link),
+        dev,
+    )
+
+
+def _ascii(raw: bytes) -> bytes:
+    """A ustar name field: the real value, or an ASCII stand-in when PAX carries it."""
+    if len(raw) <= 100 and raw.isascii():
+        return raw
+    return bytes(c if c < 128 else ord("?") for c in raw[:100])
+
+
+def _xattrs(path: str) -> list[tuple[str, bytes]]:
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return []  # file system without xattr support
+    found = []
+    for name in sorted(names):
+        if name in EXCLUDED_XATTRS:
+            continue
+        try:
+            found.append((name, os.getxattr(path, name, follow_symlinks=False)))
+        except OSError:
+            continue  # removed meanwhile, or not readable from here
+    return found
+
+
+_TYPEFLAGS = {
+    stat.S_IFDIR: DIRTYPE,
+    stat.S_IFLNK: SYMTYPE,
+    stat.S_IFREG: REGTYPE,
+    stat.S_IFIFO: FIFOTYPE,
+    stat.S_IFCHR: CHRTYPE,
+    stat.S_IFBLK: BLKTYPE,
+}
+
+
+class _LayerWriter:
+    def __init__(self, root: str, out: BinaryIO, clamp: int | None) -> None:
+        self.root = root
+        self.out = out
+        self.clamp = clamp  # the epoch when reproducible
+        self.dirs: set[str] = set()
+        self.links: dict[tuple[int, int], str] = {}
+        self.buffer = bytearray(COPY_CHUNK)
+
+    def emit(self, name: str, kind: str) -> None:
+        parent = posixpath.dirname(name)
+        if kind in ("whiteout", "opaque"):
+            self.out.write(encode_header(name, REGTYPE, mtime_ns=(self.clamp or 0) * _NS))
+            return
+        if parent and parent not in self.dirs:
+            raise FilesystemError(f"{name}: parent {parent} is not a directory in the root")
+        path = full_path(self.root, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            if kind == "parent":
+                return  # a deleted directory's whiteouts only: nothing to describe
+            raise FilesystemError(f"{name}: no such file in the root") from None
+        fmt = stat.S_IFMT(st.st_mode)
+        if kind == "parent" and fmt != stat.S_IFDIR:
+            raise FilesystemError(f"{name}: is a parent of layer entries but not a directory")
+        typeflag = _TYPEFLAGS.get(fmt)
+        if typeflag is None:
+            return  # a socket: cannot be archived; kaniko skips them too
+        mtime = st.st_mtime_ns if self.clamp is None else self.clamp * _NS
+        common = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+        key = (st.st_dev, st.st_ino)
+        if fmt != stat.S_IFDIR and st.st_nlink > 1:
+            first = self.links.setdefault(key, name)
+            if first != name:
+                self.out.write(encode_header(name, LNKTYPE, mtime_ns=mtime, link=first, **common))
+                return
+        xattrs = _xattrs(path)
+        if fmt == stat.S_IFREG:
+            self._file(name, path, st, mtime, xattrs, common)
+            return
+        link = os.readlink(path) if fmt == stat.S_IFLNK else ""
+        dev = (
+            (os.major(st.st_rdev), os.minor(st.st_rdev))
+            if typeflag in (CHRTYPE, BLKTYPE)
+            else (0, 0)
+        )
+        header_name = name + "/" if fmt == stat.S_IFDIR else name
+        self.out.write(
+            encode_header(
+                header_name, typeflag, mtime_ns=mtime, link=link, dev=dev, xattrs=xattrs, **common
+            )
+        )
+        if fmt == stat.S_IFDIR:
+            self.dirs.add(name)
+
+    def _file(
+        self,
+        name: str,
+        path: str,
+        st: os.stat_result,
+        mtime: int,
+        xattrs: list[tuple[str, bytes]],
+        common: dict[str, int],
+    ) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise FilesystemError(f"{name}: replaced while writing the layer")
+            size = now.st_size
+            self.out.write(
+                encode_header(name, REGTYPE, size=size, mtime_ns=mtime, xattrs=xattrs, **common)
+            )
+            view, left = memoryview(self.buffer), size
+            while left:
+                n = os.readv(fd, [view[: min(left, COPY_CHUNK)]])
+                if n == 0:
+                    raise FilesystemError(f"{name}: shrank while writing the layer")
+                self.out.write(view[:n])
+                left -= n
+            self.out.write(_padding(size))
+        finally:
+            os.close(fd)
+
+
+def write_layer_tar(
+    root: Path | str,
+    entries: Iterable[TarEntry | tuple[str, str]],
+    out: BinaryIO,
+    *,
+    reproducible: bool = False,
+    epoch: int | None = None,
+    ignore: IgnoreList | None = None,
+) -> None:
+    """Write the layer tar of ``entries`` under ``root`` to ``out`` (see the module doc).
+
+    ``epoch`` only matters with ``reproducible``. ``out`` is not closed.
+    """
+    clamp = resolve_epoch(epoch) if reproducible else None
+    plan = _plan(entries, ignore)
+    writer = _LayerWriter(os.fspath(root), out, clamp)
+    name = ""
+    try:
+        for name, kind in plan:
+            writer.emit(name, kind)
+        out.write(b"\0" * (2 * _BLOCK))  # end of archive
+    except OSError as e:
+        raise FilesystemError(f"{name}: {e.strerror or e}") from e

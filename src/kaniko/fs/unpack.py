@@ -1,0 +1,168 @@
+"""Applying image layers to a root directory: streaming, whiteout-aware, never escaping it.
+
+:func:`apply_layer` reads one layer blob (gzip, zstd, bzip2, xz or plain: detected by magic,
+whatever ``media_type`` says) as a stream: ``tarfile`` in stream mode, one member at a
+time, file contents copied in 1 MiB chunks. Nothing of the layer is kept in memory or
+copied to a temporary file. How each member lands is :mod:`kaniko.fs.entries`; how
+whiteouts remove lower content is :mod:`kaniko.fs.whiteout`.
+
+:func:`extract_image` applies an image's layers in order and implements
+``--image-fs-extract-retry``: after a failure the root is wiped (except ignored paths) and
+extraction starts over from the first layer, up to ``retries`` more times.
+
+The ignore list is in the root's coordinates (see :mod:`kaniko.fs.ignore`): entries that
+fall under it are neither written nor deleted, whether named directly or reached through
+a symlink.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tarfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from kaniko.errors import FilesystemError, ImageError, KanikoError
+from kaniko.fs.entries import LayerApplier
+from kaniko.fs.entrymeta import Notices, UnpackStats
+from kaniko.fs.ignore import IgnoreList
+from kaniko.fs.whiteout import wipe_root
+from kaniko.oci.compress import READ_CHUNK, open_decompressed
+
+__all__ = ["UnpackStats", "apply_layer", "extract_image", "wipe_root"]
+
+log = logging.getLogger("kaniko.fs.unpack")
+
+
+def apply_layer(
+    stream: BinaryIO,
+    root: Path | str,
+    *,
+    ignore: IgnoreList | None = None,
+    media_type: str | None = None,
+) -> UnpackStats:
+    """Apply one layer blob read from ``stream`` to ``root``; ``stream`` is not closed.
+
+    ``media_type`` only names the layer in error messages. Every failure is a
+    :class:`~kaniko.errors.FilesystemError` naming the entry (or the stream) at fault.
+    """
+    return _apply(stream, os.path.abspath(root), ignore, Notices(), media_type or "layer")
+
+
+def _apply(
+    stream: BinaryIO, root: str, ignore: IgnoreList | None, notices: Notices, label: str
+) -> UnpackStats:
+    if not os.path.isdir(root):
+        raise FilesystemError(f"{root}: extraction root is not a directory")
+    stats = UnpackStats()
+    applier = LayerApplier(root, ignore, stats, notices)
+    try:
+        with open_decompressed(stream) as data:
+            tally = _Tally(data)
+            try:
+                tar = tarfile.open(  # noqa: SIM115 - closed by the `with tar` below
+                    fileobj=tally,  # type: ignore[arg-type]
+                    mode="r|",
+                    bufsize=tarfile.RECORDSIZE,  # every header read copies this buffer
+                    encoding="utf-8",
+                    errors="surrogateescape",
+                )
+            except tarfile.ReadError as e:
+                if str(e) != "empty file":
+                    raise
+                return stats  # a zero-byte layer: nothing to apply
+            with tar:
+                for member in _members(tar, tally):
+                    stats.entries += 1
+                    applier.apply(tar, member)
+            while data.read(READ_CHUNK):
+                pass  # to the end: checks the compressed stream's trailer and checksum
+        applier.finish()
+    except FilesystemError as e:
+        raise FilesystemError(f"{label}: {e}") from e
+    except (ImageError, tarfile.TarError) as e:
+        raise FilesystemError(f"{label}: {e}") from e
+    except OSError as e:
+        raise FilesystemError(f"{label}: reading the layer: {e.strerror or e}") from e
+    return stats
+
+
+class _Tally:
+    """Counts the bytes of the (decompressed) tar stream and notices its end."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.count = 0
+        self.eof = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size)
+        self.count += len(data)
+        self.eof = self.eof or (not data and size != 0)
+        return data
+
+
+def _members(tar: tarfile.TarFile, tally: _Tally) -> Iterator[tarfile.TarInfo]:
+    """The members of a stream-mode archive, one at a time, none kept.
+
+    Some tools (umoci's layer generator, opencontainers/umoci#436) end a layer right after
+    the last member's content, without its padding or the end-of-archive blocks. Such a
+    layer is accepted when every byte of that content arrived; any other early end is
+    still an error.
+    """
+    data_end = 0
+    while True:
+        try:
+            member = tar.next()
+        except tarfile.ReadError as e:
+            if str(e) == "unexpected end of data" and tally.eof and tally.count >= data_end:
+                return
+            raise
+        if member is None:
+            return
+        tar.members.clear()  # tarfile would keep every header otherwise
+        data_end = member.offset_data + (member.size if member.isreg() else 0)
+        yield member
+
+
+def extract_image(
+    layers: Iterable[Callable[[], BinaryIO]],
+    root: Path | str,
+    *,
+    ignore: IgnoreList | None = None,
+    retries: int = 0,
+) -> list[UnpackStats]:
+    """Apply layers (each given as a function opening its blob) in order to ``root``.
+
+    On a failure the root is wiped (ignored paths stay) and the whole extraction is tried
+    again, at most ``retries`` more times; the last failure is raised. Each opened stream
+    is closed after use. Returns one :class:`UnpackStats` per layer.
+    """
+    openers = list(layers)
+    base = os.path.abspath(root)
+    attempt = 0
+    while True:
+        notices = Notices()
+        try:
+            results = []
+            for index, opener in enumerate(openers, 1):
+                label = f"layer {index}/{len(openers)}"
+                with opener() as stream:
+                    results.append(_apply(stream, base, ignore, notices, label))
+            return results
+        except (KanikoError, OSError) as e:
+            if attempt >= retries:
+                if isinstance(e, KanikoError):
+                    raise
+                raise FilesystemError(f"extracting the image: {e.strerror or e}") from e
+            attempt += 1
+            log.warning(
+                "extracting the image failed (%s); wiping %s and retrying (%d of %d)",
+                e,
+                base,
+                attempt,
+                retries,
+            )
+            wipe_root(base, ignore=ignore)
