@@ -20,12 +20,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
+from kaniko.build.filesystem import ChrootSteps, Workspace
 from kaniko.build.outputs import write_outputs
-from kaniko.build.stage import FilesystemSteps, NoFilesystem, StageOptions, build_stage
+from kaniko.build.stage import FilesystemSteps, StageOptions, build_stage
 from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
-from kaniko.errors import UsageError
+from kaniko.errors import NotSupportedYet, UsageError
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions
@@ -39,6 +42,7 @@ from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
 from kaniko.registry.transport import Transport
+from kaniko.sandbox.detect import in_container
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,18 @@ def epoch() -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def choose_isolation(options: BuildOptions) -> str:
+    """The isolation RUN steps get; in-place builds refuse to run outside a container."""
+    if options.isolation == "inplace":
+        if not options.force and not in_container():
+            raise UsageError(
+                "kaniko should only be run inside of a container, run with the --force flag "
+                "if you are sure you want to continue (or use --isolation=chroot)"
+            )
+        raise NotSupportedYet("not supported yet: --isolation=inplace")
+    return "chroot"  # auto: in-place only inside the executor image, which comes later
+
+
 def parse_destinations(options: BuildOptions) -> list[Reference]:
     try:
         return [Reference.parse(d) for d in options.output.destinations]
@@ -101,6 +117,7 @@ def build(
     environ: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """Build (and push) the image ``options`` describe."""
+    choose_isolation(options)
     context = context_dir(options.context)
     path, display = resolve_dockerfile(options.dockerfile, context)
     dockerfile = parse(read_dockerfile(path), path=display)
@@ -131,21 +148,31 @@ def build(
         reproducible = out.reproducible
         now = epoch() if reproducible else datetime.now(UTC)
         stage_opts = StageOptions(labels=options.labels, created=go_time(now), path=display)
-        images: dict[int, Image] = {}
-        for stage in plan.stages:
-            log.info("Building stage %s", stage.label)
-            if stage.base == "scratch":
-                base: Image = scratch(stage.platform)
-            elif isinstance(stage.base, int):
-                base = images[stage.base]
-            else:
-                base = bases.get(stage.base, stage.platform)
-            fs = filesystem(stage, base) if filesystem else NoFilesystem()
-            images[stage.index] = build_stage(stage, base, fs, stage_opts)
-        final = images[plan.target_index]
-        if reproducible:
-            final = mutate.canonical(final, now)
-        digest = write_outputs(final, destinations, out, transport)
+        workspace = Workspace.create(
+            options,
+            context=Path(context),
+            matcher=PatternMatcher(load_dockerignore(context, path)),
+            images=bases.get,
+            dockerfile=display,
+        )
+        try:
+            images: dict[int, Image] = {}
+            for stage in plan.stages:
+                log.info("Building stage %s", stage.label)
+                if stage.base == "scratch":
+                    base: Image = scratch(stage.platform)
+                elif isinstance(stage.base, int):
+                    base = images[stage.base]
+                else:
+                    base = bases.get(stage.base, stage.platform)
+                fs = filesystem(stage, base) if filesystem else ChrootSteps(workspace, stage, base)
+                images[stage.index] = build_stage(stage, base, fs, stage_opts)
+            final = images[plan.target_index]
+            if reproducible:
+                final = mutate.canonical(final, now)
+            digest = write_outputs(final, destinations, out, transport)
+        finally:
+            workspace.remove()
         log.info("Built image %s", digest)
         return BuildResult(final, digest, plan)
     finally:

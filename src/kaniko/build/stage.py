@@ -16,7 +16,6 @@ from typing import Protocol
 
 from kaniko.build import metadata
 from kaniko.dockerfile.commands import Command, Run
-from kaniko.errors import NotSupportedYet
 from kaniko.images import mutate
 from kaniko.oci.config import History, ImageConfig
 from kaniko.oci.image import Image, Layer
@@ -35,19 +34,6 @@ class FilesystemSteps(Protocol):
     def finish(self) -> Sequence[Layer]:
         """Layers still pending at the end of the stage (``--single-snapshot``)."""
         ...
-
-
-class NoFilesystem:
-    """What a build gets until the filesystem executor is available."""
-
-    def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
-        raise NotSupportedYet(
-            f"not supported yet: {step.keyword} (line {step.line}): this build "
-            "handles FROM and metadata instructions only"
-        )
-
-    def finish(self) -> Sequence[Layer]:
-        return ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,269 @@
+"""Steps that change a stage's root filesystem: RUN, COPY, ADD and WORKDIR (chroot mode).
+
+A :class:`Workspace` holds, for one build, a directory per stage root and per image that
+``COPY --from`` reads. A stage's root is created when its first filesystem step runs: the
+base image's layers are extracted into it (an earlier stage as base: that stage's image,
+whose layers are local spool files), then the snapshotter takes its first inventory.
+
+After each step the snapshotter finds what changed (a full walk after RUN; only the
+written paths after COPY, ADD and WORKDIR) and writes one layer, or none for an empty
+change. Finished stage roots stay until the build ends, so a later ``COPY --from`` reads
+them directly, with no tarball round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kaniko.build.metadata import DEFAULT_SHELL, workdir_path
+from kaniko.build.steps.copy import CopySource, copy_step
+from kaniko.dockerfile.commands import Add, Copy, Run, Workdir
+from kaniko.dockerfile.dockerignore import PatternMatcher
+from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
+from kaniko.errors import BuildError, RunError
+from kaniko.fs.ignore import IgnoreList
+from kaniko.fs.safepath import resolve_in_root
+from kaniko.fs.unpack import extract_image
+from kaniko.oci.config import ImageConfig
+from kaniko.oci.digest import Digest
+from kaniko.oci.image import FileLayer, Image, Layer
+from kaniko.oci.platform import Platform
+from kaniko.oci.streams import SpooledLayer
+from kaniko.options import BuildOptions
+from kaniko.plan.model import Stage, Step
+from kaniko.sandbox.chroot import run
+from kaniko.sandbox.spec import RunSpec
+from kaniko.sandbox.users import resolve_user
+from kaniko.snapshot import Snapshotter
+
+log = logging.getLogger(__name__)
+
+ImageLookup = Callable[[str, Platform], Image]
+
+
+@dataclass
+class Workspace:
+    """Per-build directories: stage roots, images read by ``COPY --from``, layer spools."""
+
+    base: Path
+    context: Path
+    matcher: PatternMatcher | None
+    options: BuildOptions
+    images: ImageLookup
+    dockerfile: str = "Dockerfile"
+    stages: dict[int, ChrootSteps] = field(default_factory=dict)
+    image_roots: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, options: BuildOptions, **kw: object) -> Workspace:
+        parent = Path(options.kaniko_dir) / "builds"
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            parent = Path(tempfile.gettempdir())
+        base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
+        (base / "spool").mkdir()
+        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]
+
+    @property
+    def spool(self) -> Path:
+        return self.base / "spool"
+
+    def new_root(self, name: str) -> Path:
+        root = self.base / name
+        root.mkdir(mode=0o755)
+        return root
+
+    def ignore_list(self, root: Path) -> IgnoreList:
+        snap = self.options.snapshot
+        return IgnoreList.for_root(
+            root,
+            ignore_var_run=snap.ignore_var_run,
+            extra=snap.ignore_paths,
+            kaniko_dir=str(self.base),
+        )
+
+    def extract(self, image: Image, root: Path) -> None:
+        layers = image.layers()
+        log.info("Unpacking rootfs (%d layers)", len(layers))
+        extract_image(
+            [layer.open_compressed for layer in layers],
+            root,
+            ignore=self.ignore_list(root),
+            retries=self.options.image_fs_extract_retry,
+        )
+
+    def image_root(self, reference: str, platform: Platform) -> Path:
+        """The extracted root of an image named by ``COPY --from=<image>``."""
+        key = f"{reference}@{platform}"
+        if key not in self.image_roots:
+            root = self.new_root(f"image-{len(self.image_roots)}")
+            self.extract(self.images(reference, platform), root)
+            self.image_roots[key] = root
+        return self.image_roots[key]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _file_layer(spooled: SpooledLayer) -> FileLayer:
+    return FileLayer(
+        str(spooled.path),
+        Digest.parse(spooled.digest),
+        Digest.parse(spooled.diff_id),
+        spooled.size,
+        spooled.media_type,
+    )
+
+
+class ChrootSteps:
+    """The :class:`~kaniko.build.stage.FilesystemSteps` of one stage in chroot mode."""
+
+    def __init__(self, ws: Workspace, stage: Stage, base: Image) -> None:
+        self.ws = ws
+        self.stage = stage
+        self.base = base
+        self.root: Path | None = None
+        self.snapshotter: Snapshotter | None = None
+        ws.stages[stage.index] = self
+
+    # -- root -----------------------------------------------------------------------------
+    def _ensure_root(self) -> tuple[Path, Snapshotter]:
+        if self.root is None or self.snapshotter is None:
+            root = self.ws.new_root(f"stage-{self.stage.index}")
+            self.ws.extract(self.base, root)
+            out = self.ws.options.output
+            snap = self.ws.options.snapshot
+            self.snapshotter = Snapshotter(
+                root,
+                ignore=self.ws.ignore_list(root).ignored_rel,
+                mode=snap.mode,
+                spool_dir=self.ws.spool,
+                compression=out.compression or "gzip",
+                level=out.compression_level if out.compression_level > 0 else None,
+                reproducible=out.reproducible,
+                oci=(out.compression == "zstd"),
+                single_snapshot=snap.single_snapshot,
+            )
+            self.snapshotter.init()
+            self.root = root
+        return self.root, self.snapshotter
+
+    def finished_root(self) -> Path:
+        """The stage's root after its last step (extracted now if no step needed it)."""
+        return self._ensure_root()[0]
+
+    # -- steps ----------------------------------------------------------------------------
+    def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
+        root, snap = self._ensure_root()
+        instr = step.instruction
+        if isinstance(instr, Run):
+            self._run(step, instr, config, root)
+            changes = snap.take()
+        elif isinstance(instr, Copy | Add):
+            changes = snap.take_paths(self._copy(step, instr, config, root))
+        elif isinstance(instr, Workdir):
+            changes = snap.take_paths(self._workdir(config, root))
+        else:
+            raise BuildError(f"{instr.keyword} does not change the filesystem")
+        spooled = snap.layer(changes)
+        return None if spooled is None else _file_layer(spooled)
+
+    def finish(self) -> Sequence[Layer]:
+        return ()
+
+    def _run(self, step: Step, instr: Run, config: ImageConfig, root: Path) -> None:
+        shell = config.config.shell or DEFAULT_SHELL
+        argv, script = run_argv(instr, shell)
+        scratch: Path | None = None
+        if script is not None:  # a heredoc with a shebang runs as a file, as BuildKit does
+            scratch = Path(tempfile.mkdtemp(prefix=".kaniko-heredoc-", dir=root))
+            (scratch / script[0]).write_text(script[1])
+            (scratch / script[0]).chmod(0o755)
+            argv = ("/" + str((scratch / script[0]).relative_to(root)),)
+        spec = RunSpec(
+            root=root,
+            argv=argv,
+            env=step.run_env,
+            user=config.config.user,
+            workdir=config.config.working_dir or "/",
+        )
+        prefix = f"[{self.stage.label}:{step.line}]"
+        try:
+            status = run(spec, on_output=lambda line: log.info("%s %s", prefix, line))
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        if status != 0:
+            raise RunError(
+                f"RUN ({self.ws.dockerfile}:{step.line}) exited {status}: {' '.join(argv)[:200]}",
+                status,
+            )
+
+    def _copy(self, step: Step, instr: Copy | Add, config: ImageConfig, root: Path) -> list[str]:
+        source = self._source(step, instr)
+        return copy_step(
+            instr,
+            source=source,
+            dest_root=root,
+            workdir=config.config.working_dir or "/",
+            user=config.config.user,
+        )
+
+    def _source(self, step: Step, instr: Copy | Add) -> CopySource:
+        origin = step.copy_from
+        if origin is None:
+            return CopySource(self.ws.context, self.ws.matcher, True)
+        if isinstance(origin, int):
+            earlier = self.ws.stages.get(origin)
+            if earlier is None:
+                raise BuildError(f"COPY --from: stage {origin} was not built")
+            return CopySource(earlier.finished_root(), None, False)
+        return CopySource(self.ws.image_root(origin, self.stage.platform), None, False)
+
+    def _workdir(self, config: ImageConfig, root: Path) -> list[str]:
+        path = workdir_path("/", config.config.working_dir or "/")
+        target = resolve_in_root(root, path)
+        if target.is_dir():
+            return []
+        user = resolve_user(root, config.config.user, what="WORKDIR")
+        created: list[str] = []
+        missing = []
+        probe = target
+        while not probe.exists():
+            missing.append(probe)
+            probe = probe.parent
+        for directory in reversed(missing):
+            directory.mkdir(mode=0o755)
+            os.lchown(directory, user.uid, user.gid)
+            created.append("/" + str(directory.relative_to(root)))
+        return created
+
+
+def run_argv(instr: Run, shell: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, str] | None]:
+    """The argv of a RUN, and a (name, body) script to run as a file, BuildKit's way.
+
+    Exec form runs as written. Shell form goes through SHELL; with heredocs: a command that
+    is only ``<<EOF`` runs the body itself (as a file when it starts with ``#!``, else as
+    the shell's script); otherwise the heredoc bodies are appended to the command text
+    and the shell reads them as here-documents.
+    """
+    if instr.json:
+        return tuple(instr.cmd), None
+    text = " ".join(instr.cmd)
+    if instr.heredocs:
+        only = parse_heredoc_word(text.strip()) if len(instr.heredocs) == 1 else None
+        if only is not None:
+            body = heredoc_body(instr.heredocs[0])
+            if body.startswith("#!"):
+                return (), (instr.heredocs[0].name or "script", body)
+            return (*shell, body), None
+        for doc in instr.heredocs:
+            text += "\n" + doc.content + doc.name
+    return (*shell, text), None
