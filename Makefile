@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-demo: $(STAMP)
+demo: $(STAMP) sysdeps
 	$(BIN)/python scripts/demo.py
 
 bench: $(STAMP)

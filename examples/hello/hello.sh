@@ -1,0 +1,4 @@
+#!/bin/sh
+echo "$GREETING"
+cat /etc/motd
+echo "running as uid $(id -u) on $(uname -m)"
