@@ -1,0 +1,202 @@
+"""RUN in chroot isolation: the public entry point of the sandbox.
+
+:func:`run` executes one :class:`~kaniko.sandbox.spec.RunSpec` against a root directory
+(DESIGN.md, "Two ways to run a RUN step"). In *full* isolation the process gets a private
+mount namespace with ``/proc``, a read-only ``/sys``, a minimal ``/dev`` and the host's
+``resolv.conf``/``hosts``; where the kernel refuses mounts (an unprivileged pod), ``auto``
+falls back to a *plain* chroot with device nodes made by ``mknod``, and says so once per
+process in the log. Mount points and nodes created only for the RUN are removed afterwards
+(:mod:`kaniko.sandbox.scaffold`), so a snapshot never sees them. The process tree and its
+clean-up are described in :mod:`kaniko.sandbox.process`.
+
+Interruption: if the calling thread gets an exception while a RUN is running (SIGINT's
+``KeyboardInterrupt``, or whatever a SIGTERM handler raises), every process of the RUN is
+killed, its mounts die with it, the scaffold is removed and the exception propagates
+unchanged (the CLI maps it to its exit code). :func:`cancel_all`, callable from any thread
+(e.g. a signal handler in the main thread while the build runs in another), stops every
+running RUN the same way; each of their :func:`run` calls then raises
+``BuildError("RUN was interrupted")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from kaniko.errors import BuildError
+from kaniko.sandbox import process
+from kaniko.sandbox.children import ChildFailure, ChildPlan, exit_code
+from kaniko.sandbox.mounts import MountPlan, prepare_full, prepare_plain
+from kaniko.sandbox.output import LineSplitter, discard, pump
+from kaniko.sandbox.scaffold import Scaffold
+from kaniko.sandbox.spec import ISOLATIONS, Isolation, RunSpec, run_environment
+from kaniko.sandbox.users import User, resolve_user
+
+log = logging.getLogger(__name__)
+
+_lock = threading.RLock()  # reentrant: cancel_all may run in a signal handler
+_refused: str | None = None  # why mounts were refused, once they were in this process
+_running: dict[int, threading.Event] = {}
+
+
+class _MountsRefused(Exception):
+    pass
+
+
+def run(
+    spec: RunSpec,
+    *,
+    on_output: Callable[[str], None],
+    isolation: Isolation = "auto",
+) -> int:
+    """Run ``spec`` in a chroot of ``spec.root``; return its exit status.
+
+    A process killed by a signal gives ``128 + signal``; a command that cannot be found
+    gives 127 (126 when not executable) with Docker's message in the output. Each line of
+    the merged stdout/stderr goes to ``on_output`` (without its newline) as it is written.
+    Raises :class:`BuildError` for an unknown USER, an impossible WORKDIR, chroot refused
+    (pointing at ``--isolation=inplace``), or mounts refused with ``isolation="full"``.
+    """
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, not {isolation!r}")
+    spec.check()
+    root = Path(os.path.realpath(spec.root))
+    user = resolve_user(root, spec.user)
+    env = run_environment(spec.env, user)
+    full = isolation == "full" or (isolation == "auto" and _refused is None)
+    while True:
+        try:
+            return _attempt(spec, root, user, env, full, on_output)
+        except _MountsRefused as refused:
+            if isolation == "full":
+                raise BuildError(
+                    f"RUN: full isolation needs mounts, which this environment refuses: {refused}"
+                ) from None
+            _note_refused(str(refused))
+            full = False
+
+
+def cancel_all() -> None:
+    """Stop every RUN in progress; their :func:`run` calls raise :class:`BuildError`.
+
+    Each keeper is sent SIGTERM and kills everything below it (see
+    :mod:`kaniko.sandbox.process`). Safe to call from any thread or a signal handler.
+    """
+    with _lock:
+        running = list(_running.items())
+    for pid, cancelled in running:
+        cancelled.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # the keeper kills everything below it and exits
+
+
+def _note_refused(reason: str) -> None:
+    global _refused
+    with _lock:
+        first = _refused is None
+        _refused = reason
+    if first:
+        log.warning(
+            "mounts are not permitted here (%s): RUN steps use a plain chroot, without "
+            "/proc and /sys, with device nodes made in the root and removed afterwards",
+            reason,
+        )
+
+
+def _attempt(
+    spec: RunSpec,
+    root: Path,
+    user: User,
+    env: dict[str, str],
+    full: bool,
+    on_output: Callable[[str], None],
+) -> int:
+    scaffold = Scaffold()
+    private = Path(tempfile.mkdtemp(prefix="kaniko-run-"))
+    try:
+        plan: MountPlan | None = None
+        if full:
+            plan = prepare_full(root, scaffold, private)
+        elif not prepare_plain(root, scaffold):
+            log.debug("mknod refused: /dev in the RUN lacks some device nodes")
+        child_plan = ChildPlan(str(root), spec.argv, env, user, spec.workdir, spec.hostname, plan)
+        return _supervise(
+            process.spawn(child_plan, feed_stdin=spec.stdin is not None), spec, on_output
+        )
+    finally:
+        scaffold.undo()
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _supervise(child: process.Child, spec: RunSpec, on_output: Callable[[str], None]) -> int:
+    cancelled = threading.Event()
+    with _lock:
+        _running[child.pid] = cancelled
+    feeder: threading.Thread | None = None
+    stdin = child.stdin
+    try:
+        failure = process.read_status(child)
+        if failure is None:
+            if stdin is not None:
+                feeder = threading.Thread(
+                    target=_feed, args=(stdin, spec.stdin or b""), daemon=True
+                )
+                stdin = None  # the feeder closes it
+                feeder.start()
+            pump(child.pid, child.output, LineSplitter(on_output))
+        _forget(child.pid)
+        status = process.reap(child)
+    except BaseException:
+        _forget(child.pid)
+        with contextlib.suppress(ChildProcessError):
+            process.stop(child)
+        discard(child.output)
+        raise
+    finally:
+        os.close(child.output)
+        if stdin is not None:
+            os.close(stdin)
+        if feeder is not None:
+            feeder.join()
+    if cancelled.is_set():
+        raise BuildError("RUN was interrupted")
+    if failure is not None:
+        _raise_failure(failure, spec)
+    return exit_code(status)
+
+
+def _forget(pid: int) -> None:
+    """Stop :func:`cancel_all` from signalling ``pid``: it is about to be reaped (reusable)."""
+    with _lock:
+        _running.pop(pid, None)
+
+
+def _raise_failure(failure: ChildFailure, spec: RunSpec) -> None:
+    if failure.kind == "nomount":
+        raise _MountsRefused(str(failure))
+    if failure.kind == "nochroot":
+        raise BuildError(
+            f"RUN: cannot chroot into {spec.root} ({failure}); this environment forbids "
+            "chroot, run kaniko with --isolation=inplace inside its executor image"
+        )
+    raise BuildError(f"RUN: {failure}")
+
+
+def _feed(fd: int, data: bytes) -> None:
+    """Write ``data`` to the RUN's stdin and close it (the RUN may stop reading early)."""
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
