@@ -187,7 +187,7 @@ def test_configure_twice_keeps_one_handler() -> None:
 def test_main_logs_json_to_stderr(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     register_secret("pa55word")
 
-    def fake(opts: object) -> int:
+    def fake(opts: object, progress: object = None) -> int:
         lib.debug("debug detail")
         lib.info("login with pa55word")
         return 0

@@ -19,7 +19,7 @@ from kaniko.redact import register_secret
 def _stub_execute(monkeypatch: pytest.MonkeyPatch, result: object) -> list[BuildOptions]:
     seen: list[BuildOptions] = []
 
-    def fake(opts: BuildOptions) -> int:
+    def fake(opts: BuildOptions, progress: object = None) -> int:
         seen.append(opts)
         if isinstance(result, BaseException):
             raise result

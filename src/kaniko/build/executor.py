@@ -39,6 +39,7 @@ from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
 from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
+from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
 from kaniko.registry.transport import Transport
@@ -115,6 +116,7 @@ def build(
     transport: Transport | None = None,
     filesystem: FilesystemFactory | None = None,
     environ: Mapping[str, str] | None = None,
+    progress: Reporter = SILENT,
 ) -> BuildResult:
     """Build (and push) the image ``options`` describe."""
     choose_isolation(options)
@@ -154,6 +156,7 @@ def build(
             matcher=PatternMatcher(load_dockerignore(context, path)),
             images=bases.get,
             dockerfile=display,
+            progress=progress,
         )
         try:
             images: dict[int, Image] = {}
@@ -170,7 +173,7 @@ def build(
             final = images[plan.target_index]
             if reproducible:
                 final = mutate.canonical(final, now)
-            digest = write_outputs(final, destinations, out, transport)
+            digest = write_outputs(final, destinations, out, transport, progress)
         finally:
             workspace.remove()
         log.info("Built image %s", digest)

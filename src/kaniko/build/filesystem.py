@@ -17,9 +17,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from kaniko.build.metadata import DEFAULT_SHELL, workdir_path
 from kaniko.build.steps.copy import CopySource, copy_step
@@ -37,6 +39,7 @@ from kaniko.oci.platform import Platform
 from kaniko.oci.streams import SpooledLayer
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
+from kaniko.progress import SILENT, CountingReader, Reporter
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import RunSpec
 from kaniko.sandbox.users import resolve_user
@@ -57,6 +60,7 @@ class Workspace:
     options: BuildOptions
     images: ImageLookup
     dockerfile: str = "Dockerfile"
+    progress: Reporter = SILENT
     stages: dict[int, ChrootSteps] = field(default_factory=dict)
     image_roots: dict[str, Path] = field(default_factory=dict)
 
@@ -93,11 +97,25 @@ class Workspace:
         layers = image.layers()
         log.info("Unpacking rootfs (%d layers)", len(layers))
         extract_image(
-            [layer.open_compressed for layer in layers],
+            [self._counted(layer) for layer in layers],
             root,
             ignore=self.ignore_list(root),
             retries=self.options.image_fs_extract_retry,
         )
+
+    def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
+        """An opener of ``layer`` whose reads advance a progress bar."""
+
+        @contextmanager
+        def opener() -> Iterator[BinaryIO]:
+            task = self.progress.task(f"pull {layer.digest.short()}", layer.size)
+            try:
+                with layer.open_compressed() as stream:
+                    yield CountingReader(stream, task)  # type: ignore[misc]
+            finally:
+                task.done()
+
+        return opener
 
     def image_root(self, reference: str, platform: Platform) -> Path:
         """The extracted root of an image named by ``COPY --from=<image>``."""

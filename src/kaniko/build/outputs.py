@@ -12,6 +12,7 @@ from kaniko.images.tarball import write_docker_tarball
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
 from kaniko.options import OutputOptions
+from kaniko.progress import SILENT, Reporter
 from kaniko.refs.reference import Reference
 from kaniko.registry.transport import Transport
 
@@ -23,6 +24,7 @@ def write_outputs(
     destinations: Sequence[Reference],
     output: OutputOptions,
     transport: Transport,
+    progress: Reporter = SILENT,
 ) -> Digest:
     """Push and write everything ``output`` asks for; returns the manifest digest."""
     digest = image.digest()
@@ -43,6 +45,7 @@ def write_outputs(
             destinations,
             retries=output.push_retry,
             ignore_immutable_tags=output.push_ignore_immutable_tag_errors,
+            progress=progress,
         )
     write_digest_files(
         digest,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from kaniko import __version__
@@ -57,17 +59,31 @@ def run(argv: Sequence[str], prog: str = "kaniko") -> int:
         if word.lower() in ("true", "false", "t", "f", "1", "0"):
             hint = " (a bool flag takes its value as --flag=false)"
         raise UsageError(f'unknown command "{word}" for "{prog}"{hint}')
-    configure_logging(log_options(parsed))
+    logs = log_options(parsed)
+    handler = configure_logging(logs)
     opts = build_options(parsed, os.environ)
     check_supported(opts)
+    from kaniko.cli.progress import terminal_progress
     from kaniko.cli.run import execute
 
-    return execute(opts)
+    with terminal_progress(handler, enabled=logs.format != "json") as progress:
+        return execute(opts, progress)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (running RUN steps are killed, temp dirs removed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kaniko`` and ``executor`` scripts; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run(args, _prog())
     except KanikoError as exc:
@@ -77,11 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
+    except Terminated:
+        _print_error("terminated")
+        return 143
     except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         _print_error(f"internal error: {type(exc).__name__}: {exc}")
         return 1
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         reset_logging()
 
 

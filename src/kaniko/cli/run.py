@@ -7,11 +7,12 @@ Go kaniko does; errors propagate to :mod:`kaniko.cli.main` as one-line exception
 from __future__ import annotations
 
 from kaniko.options import BuildOptions
+from kaniko.progress import SILENT, Reporter
 
 
-def execute(opts: BuildOptions) -> int:
+def execute(opts: BuildOptions, progress: Reporter = SILENT) -> int:
     """Build what ``opts`` describes; the exit status."""
     from kaniko.build.executor import build
 
-    build(opts)
+    build(opts, progress=progress)
     return 0

@@ -14,15 +14,16 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from kaniko.errors import RegistryError
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image, Layer
+from kaniko.progress import SILENT, Reporter
 from kaniko.refs.reference import Reference
-from kaniko.registry.client import Progress, RegistryClient
+from kaniko.registry.client import RegistryClient
 from kaniko.registry.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def push(
     retries: int = 0,
     backoff: float = 1.0,
     ignore_immutable_tags: bool = False,
-    progress: Callable[[str, int], Progress] | None = None,
+    progress: Reporter = SILENT,
 ) -> PushResult:
     """Push ``image`` to every destination; returns the manifest digest."""
     result = PushResult(image.digest())
@@ -116,16 +117,23 @@ def _push_repository(
     earlier: list[str],
     result: PushResult,
     ignore_immutable: bool,
-    progress: Callable[[str, int], Progress] | None,
+    progress: Reporter,
 ) -> None:
     client = RegistryClient(transport, registry, repository, push=True)
 
     def upload(layer: Layer) -> None:
         sources = _mount_sources(layer, registry, repository, earlier)
-        report = progress(f"{layer.digest.short()}", layer.size) if progress else None
-        how = client.upload_blob(
-            layer.open_compressed, layer.digest, layer.size, mount_from=sources, progress=report
-        )
+        task = progress.task(f"push {layer.digest.short()}", layer.size)
+        try:
+            how = client.upload_blob(
+                layer.open_compressed,
+                layer.digest,
+                layer.size,
+                mount_from=sources,
+                progress=task.advance,
+            )
+        finally:
+            task.done()
         result.blobs[f"{repository}@{layer.digest}"] = how
         log.debug("%s/%s: layer %s %s", registry, repository, layer.digest.short(), how)
 
