@@ -145,3 +145,11 @@ def _oracle_storage() -> Iterator[None]:
     oracle = sys.modules.get("tests.lab.oracle")
     if oracle is not None:
         oracle.close_default()
+
+
+@pytest.fixture(scope="session")
+def registry_mtls(lab_dir, test_ca) -> Iterator[Registry]:
+    """HTTPS with the test CA that also requires a client certificate of that CA."""
+    registry = start_registry(lab_dir / "mtls", tls_ca=test_ca, require_client_cert=True)
+    yield registry
+    registry.stop()

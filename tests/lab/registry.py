@@ -60,10 +60,18 @@ class Registry:
             self.token_service.stop()
 
 
-def _config(directory: Path, port: int, tls: tuple[Path, Path] | None, auth: dict | None) -> str:
+def _config(
+    directory: Path,
+    port: int,
+    tls: tuple[Path, Path] | None,
+    auth: dict | None,
+    client_ca: Path | None = None,
+) -> str:
     http: dict = {"addr": f"127.0.0.1:{port}", "secret": "lab-secret", "headers": {}}
     if tls:
         http["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+        if client_ca is not None:  # mutual TLS: clients must show a cert of this CA
+            http["tls"]["clientcas"] = [str(client_ca)]
     config: dict = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -87,6 +95,7 @@ def start_registry(
     htpasswd_users: dict[str, str] | None = None,
     token_service: TokenService | None = None,
     users: dict[str, str] | None = None,
+    require_client_cert: bool = False,
 ) -> Registry:
     """Start a registry process; stop it with ``Registry.stop()``."""
     binary = require_tool("docker-registry")
@@ -115,7 +124,8 @@ def start_registry(
         }
     for _attempt in range(5):
         port = free_port()
-        (directory / "config.yml").write_text(_config(directory, port, tls, auth))
+        client_ca = tls_ca.cert_path if (tls_ca and require_client_cert) else None
+        (directory / "config.yml").write_text(_config(directory, port, tls, auth, client_ca))
         log = open(directory / "registry.log", "wb")  # noqa: SIM115 - owned by the process
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         process = subprocess.Popen(
