@@ -95,3 +95,97 @@ def test_onbuild_triggers_run_in_the_child(ctx, base_images, registry_plain) -> 
     config = image_config(child)["config"]
     assert "FROM_TRIGGER=yes" in config["Env"]
     assert not config.get("OnBuild")  # triggers are consumed, as Docker does
+
+
+RUNS = "RUN echo one > /one\nRUN echo two > /two && rm /one\nCOPY . /ctx/\n"
+
+
+def _manifest(ref: str) -> dict:
+    import json
+    import subprocess
+
+    from tests.lab.tools import require_tool
+
+    out = subprocess.run(
+        [require_tool("skopeo"), "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_zstd_layers_make_an_oci_image(ctx, base_images, registry_plain) -> None:
+    from tests.lab.flatten import flatten
+
+    (ctx / "f").write_text("x\n")
+    dest = f"{registry_plain.host}/opts/zstd:1"
+    out = OutputOptions(destinations=(dest,), compression="zstd", compression_level=5)
+    _build(ctx, f"FROM {base_images['busybox']}\n" + RUNS, None, output=out)
+    manifest = _manifest(dest)
+    assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    types = [layer["mediaType"] for layer in manifest["layers"]]
+    assert types[0] == "application/vnd.oci.image.layer.v1.tar+gzip"  # the base, unchanged
+    assert set(types[1:]) == {"application/vnd.oci.image.layer.v1.tar+zstd"}
+    tree = flatten(dest)  # an independent reader decompresses them
+    assert "/two" in tree and "/one" not in tree and "/ctx/f" in tree
+
+
+def test_single_snapshot_gives_one_layer(ctx, base_images, registry_plain) -> None:
+    from kaniko.options import SnapshotOptions
+    from tests.lab.flatten import flatten
+
+    (ctx / "f").write_text("x\n")
+    dest = f"{registry_plain.host}/opts/single:1"
+    _build(
+        ctx,
+        f"FROM {base_images['busybox']}\n" + RUNS,
+        dest,
+        snapshot=SnapshotOptions(single_snapshot=True),
+    )
+    assert len(_manifest(dest)["layers"]) == 2  # the base and one snapshot
+    tree = flatten(dest)
+    assert "/two" in tree and "/one" not in tree and "/ctx/f" in tree
+
+
+@pytest.mark.parametrize("mode", ["redo", "time"])
+def test_snapshot_modes_build_the_same_tree(ctx, base_images, registry_plain, mode) -> None:
+    from kaniko.options import SnapshotOptions
+    from tests.lab.flatten import compare_trees, flatten
+
+    (ctx / "f").write_text("x\n")
+    full = f"{registry_plain.host}/opts/mode-full:1"
+    other = f"{registry_plain.host}/opts/mode-{mode}:1"
+    _build(ctx, f"FROM {base_images['busybox']}\n" + RUNS, full)
+    _build(
+        ctx, f"FROM {base_images['busybox']}\n" + RUNS, other, snapshot=SnapshotOptions(mode=mode)
+    )
+    assert compare_trees(flatten(full), flatten(other)) == []
+
+
+def test_ignore_path_and_context_sub_path(ctx, base_images, registry_plain, tmp_path) -> None:
+    from kaniko.options import SnapshotOptions
+    from tests.lab.flatten import flatten
+
+    sub = ctx / "app"
+    sub.mkdir()
+    (sub / "main.txt").write_text("app\n")
+    (ctx / "Dockerfile").write_text(
+        f"FROM {base_images['busybox']}\nCOPY main.txt /app/\nRUN mkdir -p /scratch && "
+        "echo tmp > /scratch/x && echo kept > /kept\n"
+    )
+    dest = f"{registry_plain.host}/opts/ignore:1"
+    build(
+        BuildOptions(
+            dockerfile=str(ctx / "Dockerfile"),
+            context=str(ctx),
+            context_sub_path="app",
+            kaniko_dir=str(tmp_path / "kaniko"),
+            snapshot=SnapshotOptions(ignore_paths=("/scratch",)),
+            output=OutputOptions(destinations=(dest,)),
+        )
+    )
+    tree = flatten(dest)
+    assert "/app/main.txt" in tree and "/kept" in tree
+    assert not any(path.startswith("/scratch") for path in tree)
+    assert list((tmp_path / "kaniko" / "builds").iterdir()) == []  # the workspace is gone

@@ -121,6 +121,13 @@ def build(
     """Build (and push) the image ``options`` describe."""
     choose_isolation(options)
     context = context_dir(options.context)
+    if options.context_sub_path:
+        context = os.path.join(context, options.context_sub_path)
+    if options.snapshot.use_new_run:
+        log.info(
+            "--use-new-run: not needed, every snapshot already detects changes from "
+            "file metadata without reading contents"
+        )
     path, display = resolve_dockerfile(options.dockerfile, context)
     dockerfile = parse(read_dockerfile(path), path=display)
     platform = options.platform or Platform.host()
@@ -169,7 +176,10 @@ def build(
                 else:
                     base = bases.get(stage.base, stage.platform)
                 fs = filesystem(stage, base) if filesystem else ChrootSteps(workspace, stage, base)
-                images[stage.index] = build_stage(stage, base, fs, stage_opts)
+                image = build_stage(stage, base, fs, stage_opts)
+                if out.compression == "zstd" and image.manifest().is_docker:
+                    image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
+                images[stage.index] = image
             final = images[plan.target_index]
             if reproducible:
                 final = mutate.canonical(final, now)

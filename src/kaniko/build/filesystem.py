@@ -166,12 +166,17 @@ class ChrootSteps:
                 compression=out.compression or "gzip",
                 level=out.compression_level if out.compression_level > 0 else None,
                 reproducible=out.reproducible,
-                oci=(out.compression == "zstd"),
+                oci=self.oci,
                 single_snapshot=snap.single_snapshot,
             )
             self.snapshotter.init()
             self.root = root
         return self.root, self.snapshotter
+
+    @property
+    def oci(self) -> bool:
+        """Whether this stage's layers get OCI media types (an OCI base, or zstd)."""
+        return self.ws.options.output.compression == "zstd" or not self.base.manifest().is_docker
 
     def finished_root(self) -> Path:
         """The stage's root after its last step (extracted now if no step needed it)."""
@@ -183,18 +188,22 @@ class ChrootSteps:
         instr = step.instruction
         if isinstance(instr, Run):
             self._run(step, instr, config, root)
-            changes = snap.take()
+            changes = snap.after_step()
         elif isinstance(instr, Copy | Add):
-            changes = snap.take_paths(self._copy(step, instr, config, root))
+            changes = snap.after_step(self._copy(step, instr, config, root))
         elif isinstance(instr, Workdir):
-            changes = snap.take_paths(self._workdir(config, root))
+            changes = snap.after_step(self._workdir(config, root))
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
         spooled = snap.layer(changes)
         return None if spooled is None else _file_layer(spooled)
 
     def finish(self) -> Sequence[Layer]:
-        return ()
+        """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
+        if self.snapshotter is None or not self.snapshotter.single_snapshot:
+            return ()
+        spooled = self.snapshotter.layer(self.snapshotter.after_step(last=True))
+        return () if spooled is None else (_file_layer(spooled),)
 
     def _run(self, step: Step, instr: Run, config: ImageConfig, root: Path) -> None:
         shell = config.config.shell or DEFAULT_SHELL

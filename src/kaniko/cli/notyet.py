@@ -19,15 +19,9 @@ Getter = Callable[[BuildOptions], object]
 
 NOT_YET: dict[str, Getter] = {
     # build context and environment
-    "--context-sub-path": lambda o: o.context_sub_path,
     "--bucket": lambda o: o.bucket,
     "--git": lambda o: o.git,
-    "--kaniko-dir": lambda o: o.kaniko_dir,
     "--cleanup": lambda o: o.cleanup,
-    "--image-fs-extract-retry": lambda o: o.image_fs_extract_retry,
-    # outputs and pushing
-    "--compression": lambda o: o.output.compression,
-    "--compression-level": lambda o: o.output.compression_level,
     # cache
     "--cache": lambda o: o.cache.enabled,
     "--cache-repo": lambda o: o.cache.repo,
@@ -38,11 +32,6 @@ NOT_YET: dict[str, Getter] = {
     "--compressed-caching": lambda o: o.cache.compressed,
     "--no-push-cache": lambda o: o.cache.no_push_cache,
     # snapshots
-    "--snapshot-mode": lambda o: o.snapshot.mode,
-    "--single-snapshot": lambda o: o.snapshot.single_snapshot,
-    "--use-new-run": lambda o: o.snapshot.use_new_run,
-    "--ignore-var-run": lambda o: o.snapshot.ignore_var_run,
-    "--ignore-path": lambda o: o.snapshot.ignore_paths,
     "--force-build-metadata": lambda o: o.snapshot.force_build_metadata,
 }
 
