@@ -7,8 +7,9 @@ stderr is a terminal (:mod:`kaniko.cli.progress`); everyone else gets :data:`SIL
 
 from __future__ import annotations
 
-import io
 from typing import BinaryIO, Protocol
+
+from kaniko.iotools import TeeReader
 
 
 class Task(Protocol):
@@ -37,25 +38,6 @@ class _Silent:
 SILENT: Reporter = _Silent()
 
 
-class CountingReader(io.RawIOBase):
-    """A read-only stream that reports every byte read to a :class:`Task`."""
-
-    def __init__(self, stream: BinaryIO, task: Task) -> None:
-        super().__init__()
-        self._stream = stream
-        self._task = task
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        data = self._stream.read(-1 if size is None else size)
-        if data:
-            self._task.advance(len(data))
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
+def CountingReader(stream: BinaryIO, task: Task) -> TeeReader:
+    """A read-only stream that reports every byte read to ``task``."""
+    return TeeReader(stream, lambda data: task.advance(len(data)))

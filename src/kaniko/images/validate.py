@@ -10,10 +10,8 @@ uncompressed in a single pass.
 
 from __future__ import annotations
 
-import io
-from typing import BinaryIO
-
 from kaniko.errors import ImageError
+from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher
@@ -72,7 +70,7 @@ def _check_layer(desc: Descriptor, layer: Layer, diff_id: Digest) -> None:
     uncompressed = Hasher(diff_id.algorithm)
     problem = ""
     with layer.open_compressed() as blob:
-        tee = _Tee(blob, compressed)
+        tee = TeeReader(blob, compressed.update)
         try:
             with open_decompressed(tee, desc.media_type) as tar:
                 while chunk := tar.read(CHUNK):
@@ -93,26 +91,3 @@ def _check_layer(desc: Descriptor, layer: Layer, diff_id: Digest) -> None:
             f"{what}: diff ID mismatch: the config lists {diff_id}, "
             f"the uncompressed layer hashes to {uncompressed.digest()}"
         )
-
-
-class _Tee(io.RawIOBase):
-    """Passes reads through, hashing and counting them; closing it leaves the source open."""
-
-    def __init__(self, source: BinaryIO, hasher: Hasher) -> None:
-        super().__init__()
-        self._source = source
-        self._hasher = hasher
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        data = self._source.read(-1 if size is None else size)
-        self._hasher.update(data)
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)

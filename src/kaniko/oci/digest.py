@@ -13,13 +13,13 @@ and fail at end of stream on a short read or a digest mismatch. Nothing is ever 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from kaniko.errors import ImageError
+from kaniko.iotools import ReadOnlyRaw
 
 # Hex length of each supported algorithm's encoded part.
 SUPPORTED_ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
@@ -152,7 +152,7 @@ class _Check:
             )
 
 
-class VerifyingReader(io.RawIOBase):
+class VerifyingReader(ReadOnlyRaw):
     """A read-only stream that checks size and digest of what passes through it.
 
     Bytes are handed on as they are read; the check happens when the wrapped stream
@@ -166,9 +166,6 @@ class VerifyingReader(io.RawIOBase):
         super().__init__()
         self._source = source
         self._check = _Check(expected, size, what)
-
-    def readable(self) -> bool:
-        return True
 
     @property
     def bytes_read(self) -> int:
@@ -189,12 +186,6 @@ class VerifyingReader(io.RawIOBase):
         else:
             self._check.finish()
         return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
     def verify_to_end(self) -> None:
         """Drain whatever is left and run the final check."""
