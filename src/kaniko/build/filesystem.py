@@ -32,6 +32,7 @@ from kaniko.errors import BuildError, RunError
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
+from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer, Image, Layer
@@ -39,7 +40,7 @@ from kaniko.oci.platform import Platform
 from kaniko.oci.streams import SpooledLayer
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
-from kaniko.progress import SILENT, CountingReader, Reporter
+from kaniko.progress import SILENT, Reporter
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import RunSpec
 from kaniko.sandbox.users import resolve_user
@@ -73,11 +74,16 @@ class Workspace:
             parent = Path(tempfile.gettempdir())
         base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
         (base / "spool").mkdir()
+        (base / "blobs").mkdir()
         return cls(base=base, options=options, **kw)  # type: ignore[arg-type]
 
     @property
     def spool(self) -> Path:
         return self.base / "spool"
+
+    @property
+    def blobs(self) -> Path:
+        return self.base / "blobs"
 
     def new_root(self, name: str) -> Path:
         root = self.base / name
@@ -104,16 +110,39 @@ class Workspace:
         )
 
     def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
-        """An opener of ``layer`` whose reads advance a progress bar."""
+        """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
+
+        A layer pulled from a registry is written to the workspace's blob cache as it is
+        read (its digest was verified by the time the read ends), so extracting it again
+        (a later ``FROM`` an earlier stage, a retried extraction) reads it from disk.
+        """
 
         @contextmanager
         def opener() -> Iterator[BinaryIO]:
-            task = self.progress.task(f"pull {layer.digest.short()}", layer.size)
-            try:
+            cached = self.blobs / layer.digest.encoded
+            if cached.exists():
+                with open(cached, "rb") as stream:
+                    yield stream
+                return
+            if isinstance(layer, FileLayer):  # already on this disk
                 with layer.open_compressed() as stream:
-                    yield CountingReader(stream, task)  # type: ignore[misc]
+                    yield stream
+                return
+            task = self.progress.task(f"pull {layer.digest.short()}", layer.size)
+            partial = cached.with_suffix(".partial")
+            try:
+                with layer.open_compressed() as stream, open(partial, "wb") as keep:
+
+                    def observe(data: bytes) -> None:
+                        keep.write(data)
+                        task.advance(len(data))
+
+                    yield TeeReader(stream, observe)  # type: ignore[misc]
+                if partial.stat().st_size == layer.size:
+                    partial.rename(cached)
             finally:
                 task.done()
+                partial.unlink(missing_ok=True)
 
         return opener
 
