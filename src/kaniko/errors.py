@@ -85,3 +85,16 @@ class RunError(BuildError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def with_context(exc: KanikoError, prefix: str) -> KanikoError:
+    """``exc`` with ``prefix: `` before its one line (same type, same exit code).
+
+    For errors raised far from the Dockerfile line that caused them (a registry refusing
+    a ``FROM`` image, say); a :class:`DockerfileError` already names its line and is
+    returned unchanged.
+    """
+    if isinstance(exc, DockerfileError):
+        return exc
+    exc.args = (f"{prefix}: {exc}", *exc.args[1:])
+    return exc

@@ -28,7 +28,7 @@ from kaniko.build.steps.copy import CopySource, copy_step
 from kaniko.dockerfile.commands import Add, Copy, Run, Workdir
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
-from kaniko.errors import BuildError, RunError
+from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
@@ -281,7 +281,13 @@ class ChrootSteps:
             if earlier is None:
                 raise BuildError(f"COPY --from: stage {origin} was not built")
             return CopySource(earlier.finished_root(), None, False)
-        return CopySource(self.ws.image_root(origin, self.stage.platform), None, False)
+        try:
+            root = self.ws.image_root(origin, self.stage.platform)
+        except KanikoError as e:
+            raise with_context(
+                e, f"{self.ws.dockerfile}:{step.line}: COPY --from={origin}"
+            ) from None
+        return CopySource(root, None, False)
 
     def _workdir(self, config: ImageConfig, root: Path) -> list[str]:
         path = workdir_path("/", config.config.working_dir or "/")

@@ -39,7 +39,7 @@ from kaniko.dockerfile.commands import (
 )
 from kaniko.dockerfile.instructions import parse_instruction, split_stages
 from kaniko.dockerfile.parser import parse
-from kaniko.errors import DockerfileError, UsageError
+from kaniko.errors import DockerfileError, KanikoError, UsageError, with_context
 from kaniko.oci.platform import Platform
 from kaniko.plan.expand import Expander
 from kaniko.plan.model import BuildPlan, Stage, StageRef, Step
@@ -197,10 +197,13 @@ class _Planner:
             platform = chosen or self.target_platform
             base, scope, triggers, origin = self._image_base(f), StageScope(), (), f.base
             if base != "scratch":
-                if self.base_env is not None:
-                    scope.env.update(env_pairs(tuple(self.base_env(f.base, platform))))
-                if self.base_onbuild is not None:
-                    triggers = tuple(self.base_onbuild(f.base, platform))
+                try:
+                    if self.base_env is not None:
+                        scope.env.update(env_pairs(tuple(self.base_env(f.base, platform))))
+                    if self.base_onbuild is not None:
+                        triggers = tuple(self.base_onbuild(f.base, platform))
+                except KanikoError as e:
+                    raise with_context(e, f"{self.path}:{f.line}: FROM {f.base}") from None
         if "PATH" not in scope.env and platform.os != "windows":
             scope.env["PATH"] = DEFAULT_PATH
         start_env = tuple(scope.env.items())
