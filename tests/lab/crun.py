@@ -38,8 +38,17 @@ def _crun(state: Path, *args: str) -> list[str]:
     return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", *crun]
 
 
-def unpack_bundle(ref: str, directory: Path, argv: Sequence[str] | None = None) -> Path:
-    """Fetch ``ref`` and unpack it with umoci into an OCI runtime bundle; return its path."""
+def unpack_bundle(
+    ref: str,
+    directory: Path,
+    argv: Sequence[str] | None = None,
+    *,
+    binds: Sequence[tuple[Path | str, str]] = (),
+) -> Path:
+    """Fetch ``ref`` and unpack it with umoci into an OCI runtime bundle; return its path.
+
+    ``binds`` are ``(host path, container path)`` pairs bind-mounted read-write.
+    """
     layout, bundle = directory / "layout", directory / "bundle"
     run_tool(
         [require_tool("skopeo"), "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
@@ -61,21 +70,32 @@ def unpack_bundle(ref: str, directory: Path, argv: Sequence[str] | None = None) 
         raise LabToolError(f"{ref} has neither Entrypoint nor Cmd: pass argv to run it")
     namespaces = spec["linux"].get("namespaces", [])
     spec["linux"]["namespaces"] = [ns for ns in namespaces if ns["type"] != "network"]
+    for source, destination in binds:
+        spec["mounts"].append(
+            {"destination": destination, "type": "bind", "source": str(Path(source).resolve()),
+             "options": ["rbind", "rw"]}
+        )  # fmt: skip
     config_path.write_text(json.dumps(spec, indent=1))
     return bundle
 
 
 def run_image(
-    ref: str, argv: Sequence[str] | None = None, *, timeout: float = 60.0
+    ref: str,
+    argv: Sequence[str] | None = None,
+    *,
+    timeout: float = 60.0,
+    binds: Sequence[tuple[Path | str, str]] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``ref`` (its Entrypoint/Cmd, or ``argv``) and return its exit code and output.
+
+    ``binds``: ``(host path, container path)`` pairs to bind-mount read-write.
 
     A non-zero exit is returned, not raised; a run past ``timeout`` seconds is killed and
     raises ``LabToolError``.
     """
     with tempfile.TemporaryDirectory(prefix="kaniko-crun-") as tmp:
         directory = Path(tmp)
-        bundle = unpack_bundle(ref, directory, argv)
+        bundle = unpack_bundle(ref, directory, argv, binds=binds)
         state = directory / "state"
         state.mkdir()
         name = f"lab-{uuid.uuid4().hex[:12]}"
