@@ -29,14 +29,14 @@ def root(tmp_path: Path) -> Path:
     ("spec", "expected"),
     [
         ("", ROOT),
-        ("root", User(0, 0, (), "/root", "root")),
-        ("app", User(1000, 1001, (50, 2000), "/home/app", "app")),
-        ("1000", User(1000, 1001, (50, 2000), "/home/app", "app")),
-        ("app:staff", User(1000, 50, (), "/home/app", "app")),
-        ("app:4242", User(1000, 4242, (), "/home/app", "app")),
-        ("4321", User(4321, 0, (), "/", "")),
-        ("4321:4321", User(4321, 4321, (), "/", "")),
-        ("nohome", User(998, 998, (), "/", "nohome")),
+        ("root", User(0, 0, (0,), "/root", "root")),
+        ("app", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),
+        ("1000", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),
+        ("app:staff", User(1000, 50, (50,), "/home/app", "app")),
+        ("app:4242", User(1000, 4242, (4242,), "/home/app", "app")),
+        ("4321", User(4321, 0, (0,), "/", "")),
+        ("4321:4321", User(4321, 4321, (4321,), "/", "")),
+        ("nohome", User(998, 998, (998,), "/", "nohome")),
     ],
 )
 def test_resolve_user(root: Path, spec: str, expected: User) -> None:
@@ -46,7 +46,7 @@ def test_resolve_user(root: Path, spec: str, expected: User) -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("app", (1000, 1000)),
+        ("app", (1000, 1001)),  # a name without a group: its primary gid
         ("app:app", (1000, 1001)),
         ("app:staff", (1000, 50)),
         ("1001:1001", (1001, 1001)),
@@ -88,6 +88,6 @@ def test_symlinked_etc_stays_inside_root(tmp_path: Path) -> None:
 
 
 def test_no_passwd_allows_numeric_only(tmp_path: Path) -> None:
-    assert resolve_user(tmp_path, "10:20") == User(10, 20, (), "/", "")
+    assert resolve_user(tmp_path, "10:20") == User(10, 20, (20,), "/", "")
     with pytest.raises(BuildError):
         resolve_user(tmp_path, "someone")

@@ -99,13 +99,13 @@ class Workspace:
             kaniko_dir=str(self.base),
         )
 
-    def extract(self, image: Image, root: Path) -> None:
+    def extract(self, image: Image, root: Path, ignore: IgnoreList | None = None) -> None:
         layers = image.layers()
         log.info("Unpacking rootfs (%d layers)", len(layers))
         extract_image(
             [self._counted(layer) for layer in layers],
             root,
-            ignore=self.ignore_list(root),
+            ignore=self.ignore_list(root) if ignore is None else ignore,
             retries=self.options.image_fs_extract_retry,
         )
 
@@ -252,7 +252,7 @@ class ChrootSteps:
         )
         prefix = f"[{self.stage.label}:{step.line}]"
         try:
-            status = run(spec, on_output=lambda line: log.info("%s %s", prefix, line))
+            status = self._execute(spec, lambda line: log.info("%s %s", prefix, line))
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -262,15 +262,22 @@ class ChrootSteps:
                 status,
             )
 
+    def _execute(self, spec: RunSpec, on_output: Callable[[str], None]) -> int:
+        """Run one RUN process (in-place builds override this)."""
+        return run(spec, on_output=on_output)
+
     def _copy(self, step: Step, instr: Copy | Add, config: ImageConfig, root: Path) -> list[str]:
         source = self._source(step, instr)
-        return copy_step(
-            instr,
-            source=source,
-            dest_root=root,
-            workdir=config.config.working_dir or "/",
-            user=config.config.user,
-        )
+        try:
+            return copy_step(
+                instr,
+                source=source,
+                dest_root=root,
+                workdir=config.config.working_dir or "/",
+                user=config.config.user,
+            )
+        except KanikoError as e:
+            raise with_context(e, f"{self.ws.dockerfile}:{step.line}") from None
 
     def _source(self, step: Step, instr: Copy | Add) -> CopySource:
         origin = step.copy_from

@@ -7,8 +7,11 @@ host. The rules:
   in the image's passwd; a numeric uid need not. Without a group, the gid is the user's
   primary gid from passwd (0 for a uid that is not there), and the supplementary groups
   are those of ``/etc/group`` that list the user. ``HOME`` is the passwd home, or ``/``.
-- ``--chown=user[:group]`` (COPY/ADD): the same lookups, but a user without a group gets
-  a gid equal to its uid, as the Dockerfile reference says.
+- ``--chown=user[:group]`` (COPY/ADD): the same lookups; without a group, a user *name*
+  gets its primary gid from passwd and a numeric uid gets itself as the gid (what
+  BuildKit and buildah do).
+- The supplementary groups of a RUN always hold the primary gid as well (BuildKit since
+  the CVE-2023-25173 fix, runc and buildah do the same).
 
 ``etc/passwd`` and ``etc/group`` are found with symlinks resolved inside the root, as a
 chroot would, so an image whose ``/etc`` is a symlink cannot make us read host files.
@@ -49,7 +52,7 @@ class User:
     name: str = ""
 
 
-ROOT = User(0, 0, (), "/root", "root")
+ROOT = User(0, 0, (0,), "/root", "root")
 
 
 def _inside(root: Path, relative: str) -> Path:
@@ -125,9 +128,7 @@ def _group_id(root: Path, spec: str, what: str) -> int:
 
 def resolve_user(root: Path, spec: str, *, what: str = "USER") -> User:
     """The user a RUN executes as for ``USER spec`` (see the module docstring)."""
-    spec = spec.strip()
-    if not spec:
-        return ROOT
+    spec = spec.strip() or "0"  # no USER: root, with root's groups from the image
     user_part, _, group_part = spec.partition(":")
     entry = _find_user(root, user_part)
     if entry is None and not user_part.isdigit():
@@ -135,13 +136,12 @@ def resolve_user(root: Path, spec: str, *, what: str = "USER") -> User:
     uid = int(user_part) if entry is None else entry.uid
     if group_part:
         gid = _group_id(root, group_part, what)
-        groups: tuple[int, ...] = ()
+        groups: tuple[int, ...] = (gid,)
     else:
         gid = entry.gid if entry is not None else 0
         name = entry.name if entry is not None else ""
-        groups = tuple(
-            sorted({g.gid for g in read_group(root) if name and name in g.members} - {gid})
-        )
+        members = {g.gid for g in read_group(root) if name and name in g.members}
+        groups = tuple(sorted(members | {gid}))
     home = entry.home if entry is not None and entry.home else "/"
     return User(uid, gid, groups, home, entry.name if entry else "")
 
@@ -152,11 +152,11 @@ def resolve_chown(root: Path, spec: str, *, what: str = "--chown") -> tuple[int,
     if not user_part:
         raise BuildError(f"{what}: empty user in {spec!r}")
     if user_part.isdigit():
-        uid = int(user_part)
+        uid = primary = int(user_part)
     else:
         entry = _find_user(root, user_part)
         if entry is None:
             raise BuildError(f"{what}: unknown user {user_part!r} (not in the image's /etc/passwd)")
-        uid = entry.uid
-    gid = _group_id(root, group_part, what) if sep and group_part else uid
+        uid, primary = entry.uid, entry.gid
+    gid = _group_id(root, group_part, what) if sep and group_part else primary
     return uid, gid

@@ -39,7 +39,7 @@ import stat
 import tempfile
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -81,6 +81,7 @@ class _Item:
     name: str = ""
     data: bytes = b""
     download: fetch.Download | None = None
+    source: int = 0  # which source argument it came from: hard links never cross two
 
 
 def copy_step(
@@ -106,7 +107,7 @@ def copy_step(
     root = Root(str(source.root), source.matcher if source.is_context else None, where)
     exclude = make_matcher(instr.exclude, keyword, "--exclude")
     dest_path = posixpath.join("/", workdir or "/", instr.dest)
-    dir_syntax = instr.dest.endswith("/") or instr.dest in ("", ".") or instr.dest.endswith("/.")
+    dir_syntax = instr.dest.endswith("/") or instr.dest in ("", ".")
     link = instr.link and not instr.chmod
     downloads = any(fetch.is_url(src) for src in instr.sources)
     spool = tempfile.TemporaryDirectory(prefix="kaniko-add-") if downloads else nullcontext("")
@@ -125,7 +126,9 @@ def copy_step(
         dest = Dest(str(dest_root), policy, link=link)
         target = dest.resolve(dest_path)
         try:
-            for item in items:
+            for number, item in enumerate(items):
+                if number and item.source != items[number - 1].source:
+                    dest.next_source()
                 _place(item, instr, root, dest, target, dir_syntax, exclude, owner)
         finally:
             written = dest.finish()
@@ -167,17 +170,18 @@ def _plan(
                 checksum = fetch.parse_checksum(instr.checksum, keyword)
             path = os.path.join(tmp, str(index))
             got = fetch.download(src, path, client=http, checksum=checksum, keyword=keyword)
-            items.append(_Item("url", name=got.name, download=got))
+            items.append(_Item("url", name=got.name, download=got, source=index))
         elif isinstance(instr, Copy) and instr.parents:
-            items.extend(_plan_parents(src, keyword, root))
+            items.extend(replace(i, source=index) for i in _plan_parents(src, keyword, root))
         else:
             for found in find(src, keyword, root):
                 if found.matched and exclude is not None and exclude.excluded(found.matched):
                     continue
-                items.append(_Item("found", found=found))
-    for doc in instr.contents:
+                items.append(_Item("found", found=found, source=index))
+    for index, doc in enumerate(instr.contents, start=len(instr.sources)):
         data = heredoc_body(doc).encode("utf-8", "surrogateescape")
-        items.append(_Item("heredoc", name=posixpath.basename(doc.name), data=data))
+        name = posixpath.basename(doc.name)
+        items.append(_Item("heredoc", name=name, data=data, source=index))
     return items
 
 

@@ -74,6 +74,11 @@ class Dest:
     def full(self, rel: str) -> str:
         return full_path(self.root, rel)
 
+    def next_source(self) -> None:
+        """Start the next source argument of the step: as in BuildKit, where each source
+        is a copy of its own, files are hard-linked only to others of the same source."""
+        self._shared.inodes.clear()
+
     # -- paths -----------------------------------------------------------------------
 
     def resolve(self, path: str) -> str:

@@ -2,8 +2,8 @@
 
 Inside a copied directory nothing is followed: symlinks are copied as symlinks (dangling
 ones too), fifos and device nodes as such, and files that are hard links of each other
-within the step stay hard links. Three filters may leave entries out, each with moby's
-pattern rules (an entry is matched when it or a parent directory is):
+within one source argument of the step stay hard links. Three filters may leave entries
+out, each with moby's pattern rules (an entry is matched when it or a parent directory is):
 
 * ``.dockerignore`` for the build context, on paths relative to the context;
 * ``--exclude``, on paths relative to the directory being copied;

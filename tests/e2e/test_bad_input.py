@@ -1,0 +1,170 @@
+"""Builds that must fail: one clear line, the right exit status, nothing pushed, no litter.
+
+Each case runs the real command line (``kaniko.cli.main.main(argv)``) against the lab
+registry and busybox base, and checks that:
+
+- the exit status is 1 (a failing RUN passes its own code on, here 3);
+- stderr ends with exactly one ``error: …`` line, and that line says what went wrong and
+  where (the source and the near names, the user, the URL and its status …);
+- the destination tag does not exist in the registry afterwards;
+- the executor's workspace (``<kaniko-dir>/builds``) and every temp dir the build made
+  (``TMPDIR`` points into the test's own directory) are gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kaniko.cli.main import main
+from tests.e2e.served import serve
+from tests.lab.registry import Registry
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A Dockerfile (``{base}``, ``{http}`` and ``{registry}`` are filled in), its context
+    files, the exit status and the pieces the error line must hold."""
+
+    dockerfile: str
+    expected: tuple[str, ...]
+    files: dict[str, str] = field(default_factory=dict)
+    exit_code: int = 1
+
+
+SERVED = b"the served bytes\n"
+WRONG_SUM = "sha256:" + hashlib.sha256(b"something else").hexdigest()
+
+CASES = {
+    "missing-source": Bad(
+        "FROM {base}\nCOPY config.yml /etc/app/\n",
+        ("COPY config.yml: no such file or directory in the build context", '"config.yaml"'),
+        {"config.yaml": "x\n", "other.txt": "y\n"},
+    ),
+    "missing-source-in-dir": Bad(
+        "FROM {base}\nCOPY src/mian.py /app/\n",
+        ("COPY src/mian.py: no such file or directory", '"src/main.py"'),
+        {"src/main.py": "x\n"},
+    ),
+    "outside-context": Bad(
+        "FROM {base}\nCOPY ../outside.txt /\n",
+        ("COPY ../outside.txt", "outside the build context"),
+    ),
+    "unknown-from-stage-index": Bad(
+        "FROM {base}\nCOPY --from=4 /etc/passwd /x\n",
+        ("Dockerfile:2: COPY --from: invalid stage index 4",),
+    ),
+    "unknown-from-image": Bad(
+        "FROM {base}\nCOPY --from={registry}/library/no-such-image:1.0 /etc/passwd /x\n",
+        ("no-such-image",),
+    ),
+    "run-fails": Bad(
+        "FROM {base}\nRUN echo about to fail\nRUN exit 3\n",
+        ("RUN (Dockerfile:3) exited 3",),
+        exit_code=3,
+    ),
+    "chown-unknown-user": Bad(
+        "FROM {base}\nCOPY --chown=nosuchuser f.txt /f.txt\n",
+        ("COPY --chown", "unknown user 'nosuchuser'"),
+        {"f.txt": "f\n"},
+    ),
+    "url-404": Bad(
+        "FROM {base}\nADD {http}/not-there.txt /x\n",
+        ("ADD {http}/not-there.txt", "404"),
+    ),
+    "checksum-mismatch": Bad(
+        "FROM {base}\nADD --checksum=" + WRONG_SUM + " {http}/served.txt /x\n",
+        ("ADD {http}/served.txt", "checksum mismatch", WRONG_SUM),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("served")
+    (root / "served.txt").write_bytes(SERVED)
+    with serve(root) as url:
+        yield url
+
+
+def _tag_exists(registry: Registry, repo: str, tag: str) -> bool:
+    response = httpx.head(
+        f"{registry.url}/v2/{repo}/manifests/{tag}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        timeout=30,
+    )
+    return response.status_code == 200
+
+
+def _left_over(directory: Path) -> list[Path]:
+    return list(directory.iterdir()) if directory.exists() else []
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_fails_cleanly(
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    base_images: dict[str, str],
+    registry_plain: Registry,
+    http_url: str,
+) -> None:
+    bad = CASES[name]
+    values = {"base": base_images["busybox"], "http": http_url, "registry": registry_plain.host}
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (tmp_path / "outside.txt").write_text("outside\n")
+    (ctx / "Dockerfile").write_text(bad.dockerfile.format(**values))
+    for rel, text in bad.files.items():
+        (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / rel).write_text(text)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.chdir(ctx)
+    kaniko_dir = tmp_path / "kaniko"
+    repo = f"bad/{name}"
+    argv = [
+        "--dockerfile", "Dockerfile", "--context", f"dir://{ctx}",
+        "--destination", f"{registry_plain.host}/{repo}:latest",
+        "--kaniko-dir", str(kaniko_dir), "--verbosity", "warning", "--log-format", "text",
+    ]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == bad.exit_code, err
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
+    for piece in bad.expected:
+        assert piece.format(**values) in errors[0]
+    assert not _tag_exists(registry_plain, repo, "latest")
+    assert _left_over(kaniko_dir / "builds") == []  # absent when planning failed
+    assert _left_over(temp) == []
+
+
+def test_run_failure_through_build_api(
+    tmp_path: Path, base_images: dict[str, str], registry_plain: Registry
+) -> None:
+    """The library raises RunError with the RUN's code and the Dockerfile line."""
+    from kaniko.errors import RunError
+    from tests.e2e.builders import kaniko_build
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {base_images['busybox']}\n\nRUN false || exit 42\n")
+    ref = f"{registry_plain.host}/bad/run-api:latest"
+    with pytest.raises(RunError) as caught:
+        kaniko_build(ctx, ref, kaniko_dir=tmp_path / "kaniko")
+    assert caught.value.exit_code == 42
+    assert str(caught.value).startswith(f"RUN ({ctx / 'Dockerfile'}:3) exited 42: ")
+    assert "\n" not in str(caught.value)
+    assert not _tag_exists(registry_plain, "bad/run-api", "latest")
+    assert _left_over(tmp_path / "kaniko" / "builds") == []
