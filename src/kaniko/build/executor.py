@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kaniko.build.filesystem import ChrootSteps, Workspace
+from kaniko.build.inplace import TOOL_DIR, InplaceBuild
 from kaniko.build.outputs import write_outputs
 from kaniko.build.stage import FilesystemSteps, StageOptions, build_stage
 from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
-from kaniko.errors import NotSupportedYet, UsageError
+from kaniko.errors import UsageError
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions
@@ -91,16 +93,29 @@ def epoch() -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def in_executor_image() -> bool:
+    """Whether this process is the executor image's tool, running in a container."""
+    return (
+        sys.executable.startswith(TOOL_DIR + "/")
+        and os.path.exists(TOOL_DIR + "/executor")
+        and in_container()
+    )
+
+
 def choose_isolation(options: BuildOptions) -> str:
-    """The isolation RUN steps get; in-place builds refuse to run outside a container."""
-    if options.isolation == "inplace":
+    """The isolation RUN steps get; in-place builds refuse to run outside a container.
+
+    ``auto`` is in-place only inside the executor image, chroot everywhere else.
+    """
+    wanted = options.isolation
+    if wanted == "inplace" or (wanted == "auto" and in_executor_image()):
         if not options.force and not in_container():
             raise UsageError(
                 "kaniko should only be run inside of a container, run with the --force flag "
                 "if you are sure you want to continue (or use --isolation=chroot)"
             )
-        raise NotSupportedYet("not supported yet: --isolation=inplace")
-    return "chroot"  # auto: in-place only inside the executor image, which comes later
+        return "inplace"
+    return "chroot"
 
 
 def parse_destinations(options: BuildOptions) -> list[Reference]:
@@ -119,7 +134,7 @@ def build(
     progress: Reporter = SILENT,
 ) -> BuildResult:
     """Build (and push) the image ``options`` describe."""
-    choose_isolation(options)
+    isolation = choose_isolation(options)
     context = context_dir(options.context)
     if options.context_sub_path:
         context = os.path.join(context, options.context_sub_path)
@@ -165,8 +180,9 @@ def build(
             dockerfile=display,
             progress=progress,
         )
+        images: dict[int, Image] = {}
+        inplace = InplaceBuild(workspace, plan, images) if isolation == "inplace" else None
         try:
-            images: dict[int, Image] = {}
             for stage in plan.stages:
                 log.info("Building stage %s", stage.label)
                 if stage.base == "scratch":
@@ -175,7 +191,12 @@ def build(
                     base = images[stage.base]
                 else:
                     base = bases.get(stage.base, stage.platform)
-                fs = filesystem(stage, base) if filesystem else ChrootSteps(workspace, stage, base)
+                if filesystem is not None:
+                    fs = filesystem(stage, base)
+                elif inplace is not None:
+                    fs = inplace.steps(stage, base)
+                else:
+                    fs = ChrootSteps(workspace, stage, base)
                 image = build_stage(stage, base, fs, stage_opts)
                 if out.compression == "zstd" and image.manifest().is_docker:
                     image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
@@ -185,6 +206,8 @@ def build(
                 final = mutate.canonical(final, now)
             digest = write_outputs(final, destinations, out, transport, progress)
         finally:
+            if inplace is not None:
+                inplace.close()
             workspace.remove()
         log.info("Built image %s", digest)
         return BuildResult(final, digest, plan)

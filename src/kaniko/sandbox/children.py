@@ -177,7 +177,8 @@ def _init(plan: ChildPlan, fds: Fds, namespaces: int) -> NoReturn:
             with contextlib.suppress(OSError):
                 libc.sethostname(plan.hostname)
         try:
-            os.chroot(plan.root)
+            if plan.root != "/":  # in place: already there, and CAP_SYS_CHROOT may be absent
+                os.chroot(plan.root)
         except OSError as error:
             raise ChildFailure("nochroot", f"chroot: {error.strerror}") from error
         os.chdir("/")

@@ -1,0 +1,45 @@
+"""RUN in in-place isolation: the process runs against the container's own ``/``.
+
+In the executor image the stage's root filesystem *is* ``/`` (DESIGN.md, "Two ways to run
+a RUN step"), so a RUN needs no chroot and no mounts: ``/proc``, ``/sys``, ``/dev``,
+``/etc/resolv.conf`` and ``/etc/hosts`` are the container's own and are on the build's
+ignore list. This runner therefore creates nothing in the root: no mount point, no device
+node (the container's ``/dev`` is never touched), no host file. It keeps everything else
+of the chroot runner: the process tree that kills daemons a RUN leaves behind, private
+UTS and IPC namespaces where permitted, the USER's uid, gid and groups resolved from the
+root's own ``/etc/passwd`` and ``/etc/group``, the WORKDIR created for that user, the
+stage's environment only (nothing of kaniko's own), output line by line, and
+interruption by :func:`kaniko.sandbox.chroot.cancel_all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kaniko.errors import BuildError
+from kaniko.sandbox import process
+from kaniko.sandbox.children import ChildPlan
+from kaniko.sandbox.chroot import _supervise
+from kaniko.sandbox.spec import RunSpec, run_environment
+from kaniko.sandbox.users import resolve_user
+
+ROOT = Path("/")
+
+
+def run_inplace(spec: RunSpec, *, on_output: Callable[[str], None]) -> int:
+    """Run ``spec`` against ``/`` (``spec.root`` must be ``/``); return its exit status.
+
+    Statuses and errors are those of :func:`kaniko.sandbox.chroot.run`: ``128 + signal``
+    for a killed process, 127/126 for a command that cannot be found or executed (with
+    Docker's message in the output), :class:`BuildError` for an unknown USER or an
+    impossible WORKDIR.
+    """
+    spec.check()
+    if spec.root.resolve() != ROOT:
+        raise BuildError(f"RUN: in-place isolation runs against / only, not {spec.root}")
+    user = resolve_user(ROOT, spec.user)
+    env = run_environment(spec.env, user)
+    plan = ChildPlan("/", spec.argv, env, user, spec.workdir, spec.hostname, None)
+    child = process.spawn(plan, feed_stdin=spec.stdin is not None)
+    return _supervise(child, spec, on_output)
