@@ -156,58 +156,15 @@ def registry_mtls(lab_dir, test_ca) -> Iterator[Registry]:
 
 
 @pytest.fixture(scope="session")
-def executor_image(registry_plain, debian_image, tmp_path_factory) -> str:
-    """``deploy/Dockerfile`` built by kaniko (its builder stage FROM the lab's Debian) and
-    pushed to the plain registry as ``kaniko/executor:test``; returns that reference.
+def executor_build(registry_plain, debian_image, tmp_path_factory):
+    """``deploy/Dockerfile`` built once by kaniko with ``--reproducible`` (its builder stage
+    FROM the lab's Debian) and pushed to the plain registry (see tests/lab/executor.py)."""
+    from tests.lab.executor import build_executor_image
 
-    The builder stage downloads from the Debian mirror and PyPI (about 40 s), so the image
-    is built once per session: the first xdist worker that needs it builds it and keeps an
-    OCI layout in the directory the workers share, behind a lock; the others push that
-    layout's bytes to their own registry, so every worker runs the same digest. The CA
-    certificates this machine added (``/usr/local/share/ca-certificates``) are passed to the
-    builder's pip as ``EXTRA_CA_CERTS``, for networks that intercept TLS.
-    """
-    import fcntl
-    import json
-    import os
-    from pathlib import Path
+    return build_executor_image(registry_plain, debian_image, tmp_path_factory)
 
-    import httpx
 
-    from kaniko.build.executor import build
-    from kaniko.options import BuildOptions, OutputOptions
-    from tests.lab.images import BuiltImage, push_raw
-
-    repo = Path(__file__).resolve().parent.parent
-    reference = f"{registry_plain.host}/kaniko/executor:test"
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    layout = shared / "executor-image-layout"
-    extra_cas = sorted(Path("/usr/local/share/ca-certificates").glob("**/*.crt"))
-    with open(shared / "executor-image.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        index = layout / "index.json"
-        if not index.exists():
-            options = BuildOptions(
-                dockerfile=str(repo / "deploy" / "Dockerfile"),
-                context=str(repo),
-                build_args=(
-                    ("BUILDER_BASE", debian_image),
-                    ("EXTRA_CA_CERTS", "".join(p.read_text() for p in extra_cas)),
-                ),
-                output=OutputOptions(destinations=(reference,), oci_layout_path=str(layout)),
-            )
-            build(options)
-            return reference
-    descriptor = json.loads(index.read_text())["manifests"][-1]
-
-    def blob(digest: str) -> bytes:
-        return (layout / "blobs" / Path(*digest.split(":", 1))).read_bytes()
-
-    manifest = blob(descriptor["digest"])
-    document = json.loads(manifest)
-    digests = [document["config"]["digest"], *(layer["digest"] for layer in document["layers"])]
-    image = BuiltImage(manifest, descriptor["mediaType"], {d: blob(d) for d in digests})
-    with httpx.Client(timeout=120) as client:
-        push_raw(client, registry_plain.url, "kaniko/executor", "test", image)
-    return reference
+@pytest.fixture(scope="session")
+def executor_image(executor_build) -> str:
+    """The reference of the executor image (``executor_build``) in the plain registry."""
+    return executor_build.ref

@@ -20,6 +20,7 @@ from kaniko import __version__
 from kaniko.build.executor import build
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.crun import run_image, unpack_bundle
+from tests.lab.executor import executor_build_args
 from tests.lab.flatten import DIR, FILE, SYMLINK, Tree, fetch, flatten_layers
 
 pytestmark = pytest.mark.e2e
@@ -174,16 +175,12 @@ def test_builds_a_dockerfile_inside_the_image(executor_image, base_images, tmp_p
 def debug_image(registry_plain, debian_image: str) -> str:
     """The ``debug`` target, built the way the ``executor_image`` fixture builds the image."""
     reference = f"{registry_plain.host}/kaniko/executor:debug"
-    extra_cas = sorted(Path("/usr/local/share/ca-certificates").glob("**/*.crt"))
     build(
         BuildOptions(
             dockerfile=str(REPO / "deploy" / "Dockerfile"),
             context=str(REPO),
             target="debug",
-            build_args=(
-                ("BUILDER_BASE", debian_image),
-                ("EXTRA_CA_CERTS", "".join(p.read_text() for p in extra_cas)),
-            ),
+            build_args=executor_build_args(debian_image),
             output=OutputOptions(destinations=(reference,)),
         )
     )

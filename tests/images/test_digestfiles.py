@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 import httpx
 import pytest
@@ -78,3 +79,32 @@ def test_https_paths_are_put(tmp_path) -> None:
             DIGEST, ["a"], name_file="https://bucket.example/denied?sig=secret", client=client
         )
     assert "secret" not in str(failure.value)
+
+
+def test_digest_file_on_a_mount_point_is_written_in_place(tmp_path) -> None:
+    """Renaming over a bind-mounted file fails with EBUSY, as for /dev/termination-log."""
+    import subprocess
+
+    from kaniko.images.atomic import write_atomic
+
+    target = tmp_path / "termination-log"
+    target.write_text("")
+    source = tmp_path / "host-file"
+    source.write_text("old")
+    script = (
+        f"mount --bind {source} {target} && "
+        f"{sys.executable} -c 'from kaniko.images.atomic import write_atomic; "
+        f'write_atomic("{target}", b"sha256:abc")\' && cat {target}'
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 and "Operation not permitted" in done.stderr:
+        pytest.skip("bind mounts are not permitted here")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "sha256:abc"
+    assert source.read_text() == "sha256:abc"  # written through the mount
+    write_atomic(str(tmp_path / "plain"), b"x")  # the normal path still renames
+    assert not list(tmp_path.glob(".plain.*"))

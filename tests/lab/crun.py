@@ -28,7 +28,7 @@ def _mount_points() -> set[str]:
         return {line.split()[4] for line in f}
 
 
-def _crun(state: Path, *args: str) -> list[str]:
+def crun_argv(state: Path, *args: str) -> list[str]:
     """argv that runs ``crun --root STATE ARGS`` where crun accepts the cgroup layout."""
     crun = [require_tool("crun"), "--root", str(state), *args]
     if HYBRID_CGROUP2 not in _mount_points():
@@ -99,7 +99,7 @@ def run_image(
         state = directory / "state"
         state.mkdir()
         name = f"lab-{uuid.uuid4().hex[:12]}"
-        command = _crun(state, "run", "--bundle", str(bundle), name)
+        command = crun_argv(state, "run", "--bundle", str(bundle), name)
         try:
             return subprocess.run(
                 command,
@@ -112,6 +112,6 @@ def run_image(
             )
         except subprocess.TimeoutExpired as exc:
             subprocess.run(
-                _crun(state, "delete", "--force", name), capture_output=True, check=False
+                crun_argv(state, "delete", "--force", name), capture_output=True, check=False
             )
             raise LabToolError(f"crun run of {ref} timed out after {timeout:.0f}s") from exc

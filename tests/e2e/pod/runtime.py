@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.lab.crun import _crun, unpack_bundle
+from tests.lab.crun import crun_argv, unpack_bundle
 from tests.lab.flatten import LabToolError
 
 SECCOMP_PROFILE = Path("/usr/share/containers/seccomp.json")
@@ -185,7 +185,7 @@ def run_pod(
         state = directory / "state"
         state.mkdir()
         name = f"pod-{uuid.uuid4().hex[:12]}"
-        command = _crun(state, "run", "--bundle", str(bundle), name)
+        command = crun_argv(state, "run", "--bundle", str(bundle), name)
         try:
             return subprocess.run(
                 command,
@@ -198,6 +198,6 @@ def run_pod(
                 env={**os.environ, "LC_ALL": "C"},
             )
         except subprocess.TimeoutExpired as exc:
-            delete = _crun(state, "delete", "--force", name)
+            delete = crun_argv(state, "delete", "--force", name)
             subprocess.run(delete, capture_output=True, check=False)
             raise LabToolError(f"pod run of {ref} timed out after {timeout:.0f}s") from exc
