@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all install sysdeps test lint format demo bench clean
+.PHONY: all install sysdeps test lint format demo demo-pod bench clean
 
 all: install
 
@@ -32,6 +32,9 @@ format: $(STAMP)
 
 demo: $(STAMP) sysdeps
 	$(BIN)/python scripts/demo.py
+
+demo-pod: $(STAMP) sysdeps
+	$(BIN)/python scripts/demo.py --pod
 
 bench: $(STAMP)
 	$(BIN)/python bench/fs.py
