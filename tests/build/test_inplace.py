@@ -204,3 +204,34 @@ def test_choose_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_is_chroot_outside_the_executor_image() -> None:
     assert not executor.in_executor_image()  # tests run from a venv, never from /kaniko
     assert executor.choose_isolation(BuildOptions(isolation="auto")) == "chroot"
+
+
+def test_cleanup_wipes_the_root_but_not_the_ignore_list(base: Image, tmp_path: Path) -> None:
+    plan = make_plan(
+        parse("FROM base\nRUN echo built > /built\n"),
+        build_args={},
+        platform=PLATFORM,
+        environ={},
+        base_env=lambda ref, p: base.config().config.env,
+        base_onbuild=lambda ref, p: (),
+    )
+    context = tmp_path / "context"
+    context.mkdir()
+    options = BuildOptions(
+        kaniko_dir=str(tmp_path / "kaniko"), snapshot=SnapshotOptions(ignore_paths=("/cache",))
+    )
+    ws = Workspace.create(options, context=context, matcher=None, images=lambda r, p: base)
+    root = tmp_path / "root"
+    (root / "cache").mkdir(parents=True)
+    (root / "cache" / "kept").write_text("ignored paths survive\n")
+    build = InplaceBuild(ws, plan, {}, root=root, mountinfo="", stages_dir=tmp_path / "stages")
+    try:
+        [stage] = plan.stages
+        build_stage(stage, base, build.steps(stage, base), StageOptions())
+        assert (root / "built").read_text() == "built\n"
+    finally:
+        build.close(cleanup=True)
+        ws.remove()
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+    assert left == ["cache/kept"]  # only directories leading to ignored paths stay besides
+    assert not (root / "built").exists()

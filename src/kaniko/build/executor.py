@@ -207,7 +207,7 @@ def build(
             digest = write_outputs(final, destinations, out, transport, progress)
         finally:
             if inplace is not None:
-                inplace.close()
+                inplace.close(cleanup=options.cleanup)
             workspace.remove()
         log.info("Built image %s", digest)
         return BuildResult(final, digest, plan)

@@ -180,9 +180,16 @@ class InplaceBuild:
         self.saved[index] = target
         return target
 
-    def close(self) -> None:
-        """Remove the kept stages; restore the process's temporary directory."""
+    def close(self, *, cleanup: bool = False) -> None:
+        """Remove the kept stages; restore the process's temporary directory.
+
+        With ``cleanup`` (``--cleanup``) the root is wiped too (except the ignore list),
+        so the container can run another build from a clean ``/``.
+        """
         tempfile.tempdir = self._tempdir
+        if cleanup and self.occupant is not None:
+            log.info("Cleaning up %s", self.root)
+            wipe_root(self.root, ignore=self.ignore)
         for path in self.saved.values():
             shutil.rmtree(path, ignore_errors=True)
         self.saved.clear()

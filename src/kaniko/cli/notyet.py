@@ -21,7 +21,6 @@ NOT_YET: dict[str, Getter] = {
     # build context and environment
     "--bucket": lambda o: o.bucket,
     "--git": lambda o: o.git,
-    "--cleanup": lambda o: o.cleanup,
     # cache
     "--cache": lambda o: o.cache.enabled,
     "--cache-repo": lambda o: o.cache.repo,
