@@ -49,17 +49,17 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import lzma
 import os
 import shutil
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import zstandard
+
+from tests.lab.images import tar_of_dir
 
 CASES_DIR = Path(__file__).parent / "conformance"
 SERVED = "served"
@@ -174,19 +174,7 @@ def _apply(ctx: Path, entry: dict[str, Any]) -> None:
 
 def _tarball(folder: Path, compression: str) -> bytes:
     """A tar of ``folder``'s contents (sorted, numeric ids 0, fixed times)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(folder.rglob("*")):
-            info = tar.gettarinfo(str(path), arcname=str(path.relative_to(folder)))
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 1704067200
-            if info.isfile():
-                with open(path, "rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
-    raw = buffer.getvalue()
+    raw = tar_of_dir(folder)
     if compression == "gz":
         return gzip.compress(raw, mtime=0)
     if compression == "bz2":

@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -68,24 +67,26 @@ def busybox_rootfs(root: Path) -> Path:
     return root
 
 
-def layer_from_dir(root: Path) -> bytes:
-    """A gzip layer of ``root``'s tree: sorted, numeric root ownership, fixed times."""
+def tar_of_dir(root: Path) -> bytes:
+    """A tar of ``root``'s tree: sorted, numeric root ownership, fixed times."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(dirnames + filenames):
-                path = Path(dirpath) / name
-                info = tar.gettarinfo(str(path), arcname=str(path.relative_to(root)))
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                info.mtime = 1704067200
-                if info.isfile():
-                    with open(path, "rb") as f:
-                        tar.addfile(info, f)
-                else:
-                    tar.addfile(info)
-    return gzip.compress(buffer.getvalue(), mtime=0)
+        for path in sorted(root.rglob("*")):
+            info = tar.gettarinfo(str(path), arcname=str(path.relative_to(root)))
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = 1704067200
+            if info.isfile():
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+            else:
+                tar.addfile(info)
+    return buffer.getvalue()
+
+
+def layer_from_dir(root: Path) -> bytes:
+    """A gzip layer of ``root``'s tree (see :func:`tar_of_dir`)."""
+    return gzip.compress(tar_of_dir(root), mtime=0)
 
 
 @dataclass

@@ -185,22 +185,27 @@ class ChrootSteps:
         if self.root is None or self.snapshotter is None:
             root = self.ws.new_root(f"stage-{self.stage.index}")
             self.ws.extract(self.base, root)
-            out = self.ws.options.output
-            snap = self.ws.options.snapshot
-            self.snapshotter = Snapshotter(
-                root,
-                ignore=self.ws.ignore_list(root).ignored_rel,
-                mode=snap.mode,
-                spool_dir=self.ws.spool,
-                compression=out.compression or "gzip",
-                level=out.compression_level if out.compression_level > 0 else None,
-                reproducible=out.reproducible,
-                oci=self.oci,
-                single_snapshot=snap.single_snapshot,
-            )
-            self.snapshotter.init()
+            self.snapshotter = self.new_snapshotter(root, self.ws.ignore_list(root).ignored_rel)
             self.root = root
         return self.root, self.snapshotter
+
+    def new_snapshotter(self, root: Path, ignore: Callable[[str], bool]) -> Snapshotter:
+        """The stage's snapshotter of ``root``, with the build's snapshot and layer options,
+        its first inventory taken."""
+        out, snap = self.ws.options.output, self.ws.options.snapshot
+        snapshotter = Snapshotter(
+            root,
+            ignore=ignore,
+            mode=snap.mode,
+            spool_dir=self.ws.spool,
+            compression=out.compression or "gzip",
+            level=out.compression_level if out.compression_level > 0 else None,
+            reproducible=out.reproducible,
+            oci=self.oci,
+            single_snapshot=snap.single_snapshot,
+        )
+        snapshotter.init()
+        return snapshotter
 
     @property
     def oci(self) -> bool:

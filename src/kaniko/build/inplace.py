@@ -209,19 +209,7 @@ class InplaceSteps(ChrootSteps):
     def _ensure_root(self) -> tuple[Path, Snapshotter]:
         if self.root is None or self.snapshotter is None:
             self.build.enter(self)
-            out, snap = self.ws.options.output, self.ws.options.snapshot
-            self.snapshotter = Snapshotter(
-                self.build.root,
-                ignore=self._ignored,
-                mode=snap.mode,
-                spool_dir=self.ws.spool,
-                compression=out.compression or "gzip",
-                level=out.compression_level if out.compression_level > 0 else None,
-                reproducible=out.reproducible,
-                oci=self.oci,
-                single_snapshot=snap.single_snapshot,
-            )
-            self.snapshotter.init()
+            self.snapshotter = self.new_snapshotter(self.build.root, self._ignored)
             self.root = self.build.root
         return self.root, self.snapshotter
 
