@@ -132,9 +132,9 @@ def test_not_yet_flags_fail_loudly(
 
 
 def test_not_yet_names_every_offending_flag(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-d", "r/i", "--cache-ttl=1h", "--force-build-metadata"]) == 1
+    assert main(["-d", "r/i", "--cache-ttl=1h", "--cache-copy-layers"]) == 1
     err = capsys.readouterr().err
-    assert err == "error: not supported yet: --cache-ttl, --force-build-metadata\n"
+    assert err == "error: not supported yet: --cache-ttl, --cache-copy-layers\n"
 
 
 def test_kaniko_dir_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

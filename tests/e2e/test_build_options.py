@@ -189,3 +189,19 @@ def test_ignore_path_and_context_sub_path(ctx, base_images, registry_plain, tmp_
     assert "/app/main.txt" in tree and "/kept" in tree
     assert not any(path.startswith("/scratch") for path in tree)
     assert list((tmp_path / "kaniko" / "builds").iterdir()) == []  # the workspace is gone
+
+
+def test_force_build_metadata_gives_every_step_a_layer(ctx, base_images, registry_plain) -> None:
+    from kaniko.options import SnapshotOptions
+    from tests.lab.flatten import compare_trees, flatten
+
+    text = f"FROM {base_images['busybox']}\nENV A=1\nRUN true\nRUN echo x > /x\nLABEL l=1\n"
+    plain = f"{registry_plain.host}/opts/meta-plain:1"
+    forced = f"{registry_plain.host}/opts/meta-forced:1"
+    _build(ctx, text, plain)
+    _build(ctx, text, forced, snapshot=SnapshotOptions(force_build_metadata=True))
+    assert len(_manifest(plain)["layers"]) < 5  # ENV and LABEL add none
+    assert len(_manifest(forced)["layers"]) == 5  # the base and one per instruction
+    history = image_config(forced)["history"]
+    assert not any(h.get("empty_layer") for h in history)
+    assert compare_trees(flatten(plain), flatten(forced)) == []

@@ -171,7 +171,12 @@ def build(
             check_push_permissions(transport, destinations)
         reproducible = out.reproducible
         now = epoch() if reproducible else datetime.now(UTC)
-        stage_opts = StageOptions(labels=options.labels, created=go_time(now), path=display)
+        stage_opts = StageOptions(
+            labels=options.labels,
+            created=go_time(now),
+            path=display,
+            force_build_metadata=options.snapshot.force_build_metadata,
+        )
         workspace = Workspace.create(
             options,
             context=Path(context),

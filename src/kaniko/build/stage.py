@@ -18,7 +18,7 @@ from kaniko.build import metadata
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.images import mutate
 from kaniko.oci.config import History, ImageConfig
-from kaniko.oci.image import Image, Layer
+from kaniko.oci.image import BytesLayer, Image, Layer
 from kaniko.plan.model import Stage, Step
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class StageOptions:
     labels: tuple[tuple[str, str], ...] = ()
     created: str = ""
     path: str = "Dockerfile"
+    force_build_metadata: bool = False  # every step gets a layer, an empty one if need be
 
 
 def created_by(step: Step) -> str:
@@ -78,7 +79,10 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
         log.info("%s", metadata.one_line(instr.original))
         if isinstance(instr, metadata.METADATA) and not step.touches_fs:
             metadata.apply(state, instr, path=opts.path)
-            pending.append(history(step, True))
+            if opts.force_build_metadata:
+                image = mutate.append(image, _empty_layer(base), history(step, False))
+            else:
+                pending.append(history(step, True))
             continue
         if instr.keyword == "WORKDIR":
             metadata.apply(state, instr, path=opts.path)
@@ -86,7 +90,9 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
         for entry in pending:
             image = mutate.add_history(image, entry)
         pending.clear()
-        if layer is None:
+        if layer is None and opts.force_build_metadata:
+            image = mutate.append(image, _empty_layer(base), history(step, False))
+        elif layer is None:
             pending.append(history(step, True))
         else:
             image = mutate.append(image, layer, history(step, False))
@@ -103,3 +109,11 @@ def _merge(current: ImageConfig, wanted: ImageConfig, created: str) -> ImageConf
     return replace(
         wanted, diff_ids=current.diff_ids, history=current.history, created=created or None
     )
+
+
+def _empty_layer(base: Image) -> Layer:
+    """A layer with no entries (``--force-build-metadata``), typed like the base's layers."""
+    return BytesLayer.from_tar(EMPTY_TAR, oci=not base.manifest().is_docker)
+
+
+EMPTY_TAR = bytes(1024)  # a tar archive's end: two zero blocks

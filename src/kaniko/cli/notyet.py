@@ -30,8 +30,6 @@ NOT_YET: dict[str, Getter] = {
     "--cache-run-layers": lambda o: o.cache.run_layers,
     "--compressed-caching": lambda o: o.cache.compressed,
     "--no-push-cache": lambda o: o.cache.no_push_cache,
-    # snapshots
-    "--force-build-metadata": lambda o: o.snapshot.force_build_metadata,
 }
 
 
