@@ -14,7 +14,7 @@ import json
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.lab.flatten import LabToolError, run_tool
@@ -96,22 +96,36 @@ def run_image(
     with tempfile.TemporaryDirectory(prefix="kaniko-crun-") as tmp:
         directory = Path(tmp)
         bundle = unpack_bundle(ref, directory, argv, binds=binds)
-        state = directory / "state"
-        state.mkdir()
-        name = f"lab-{uuid.uuid4().hex[:12]}"
-        command = crun_argv(state, "run", "--bundle", str(bundle), name)
-        try:
-            return subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            subprocess.run(
-                crun_argv(state, "delete", "--force", name), capture_output=True, check=False
-            )
-            raise LabToolError(f"crun run of {ref} timed out after {timeout:.0f}s") from exc
+        return run_bundle(bundle, directory / "state", timeout=timeout, what=f"crun run of {ref}")
+
+
+def run_bundle(
+    bundle: Path,
+    state: Path,
+    *,
+    timeout: float,
+    what: str,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``crun run`` an unpacked bundle with its state under ``state``; output captured.
+
+    A non-zero exit is returned; past ``timeout`` seconds the container is deleted by force
+    and ``LabToolError`` names ``what``.
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    name = f"lab-{uuid.uuid4().hex[:12]}"
+    try:
+        return subprocess.run(
+            crun_argv(state, "run", "--bundle", str(bundle), name),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=None if env is None else dict(env),
+        )
+    except subprocess.TimeoutExpired as exc:
+        delete = crun_argv(state, "delete", "--force", name)
+        subprocess.run(delete, capture_output=True, check=False)
+        raise LabToolError(f"{what} timed out after {timeout:.0f}s") from exc

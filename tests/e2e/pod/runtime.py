@@ -23,14 +23,12 @@ import os
 import platform
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.lab.crun import crun_argv, unpack_bundle
-from tests.lab.flatten import LabToolError
+from tests.lab.crun import run_bundle, unpack_bundle
 
 SECCOMP_PROFILE = Path("/usr/share/containers/seccomp.json")
 POD_NAME = "kaniko-build"
@@ -182,22 +180,10 @@ def run_pod(
         files = kubelet_files(directory / "kubelet")
         spec = pod_config(json.loads(config_path.read_text()), argv, [*files, *volumes], seccomp)
         config_path.write_text(json.dumps(spec, indent=1))
-        state = directory / "state"
-        state.mkdir()
-        name = f"pod-{uuid.uuid4().hex[:12]}"
-        command = crun_argv(state, "run", "--bundle", str(bundle), name)
-        try:
-            return subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-                check=False,
-                env={**os.environ, "LC_ALL": "C"},
-            )
-        except subprocess.TimeoutExpired as exc:
-            delete = crun_argv(state, "delete", "--force", name)
-            subprocess.run(delete, capture_output=True, check=False)
-            raise LabToolError(f"pod run of {ref} timed out after {timeout:.0f}s") from exc
+        return run_bundle(
+            bundle,
+            directory / "state",
+            timeout=timeout,
+            what=f"pod run of {ref}",
+            env={**os.environ, "LC_ALL": "C"},
+        )
