@@ -10,26 +10,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from kaniko.godur import parse_go_duration
+
 # strconv.ParseBool
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
-# time.ParseDuration units, in nanoseconds
-_UNITS_NS: dict[str, int] = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,  # U+00B5 micro sign
-    "μs": 1_000,  # U+03BC Greek mu
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60 * 1_000_000_000,
-    "h": 3600 * 1_000_000_000,
-}
 _INT = re.compile(
     r"[+-]?(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
     r"|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)"
 )
-_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([a-zµμ]+)")
 
 GIT_KEYS = ("branch", "single-branch", "recurse-submodules", "insecure-skip-tls")
 _GIT_SPLIT = re.compile(r",(?=(?:" + "|".join(re.escape(k) for k in GIT_KEYS) + r")=)")
@@ -63,30 +53,7 @@ def parse_int(text: str) -> int:
 
 def parse_duration(text: str) -> timedelta:
     """Go's ``time.ParseDuration``: ``336h``, ``1h30m``, ``1.5h``, ``90s``, ``-2m``, ``0``."""
-    rest = text
-    sign = 1
-    if rest[:1] in "+-" and rest:
-        sign = -1 if rest[0] == "-" else 1
-        rest = rest[1:]
-    if rest == "0":
-        return timedelta(0)
-    if not rest:
-        raise ValueError("want a duration such as 336h, 1h30m or 90s")
-    total_ns = 0
-    pos = 0
-    while pos < len(rest):
-        match = _DURATION_PART.match(rest, pos)
-        if not match or not (match.group(1) or match.group(2)):
-            raise ValueError("want a duration such as 336h, 1h30m or 90s")
-        whole, frac, unit = match.groups()
-        if unit not in _UNITS_NS:
-            raise ValueError(f"unknown unit {unit!r} (use ns, us, ms, s, m or h)")
-        scale = _UNITS_NS[unit]
-        total_ns += int(whole or "0") * scale
-        if frac:
-            total_ns += int(frac) * scale // 10 ** len(frac)
-        pos = match.end()
-    return timedelta(microseconds=sign * total_ns / 1000)
+    return timedelta(microseconds=parse_go_duration(text) / 1000)
 
 
 def format_duration(value: timedelta) -> str:

@@ -16,9 +16,10 @@ Errors are :class:`FlagError` (a ``ValueError``); the instruction parser turns t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
+
+from kaniko.godur import parse_go_duration
 
 
 class FlagKind(Enum):
@@ -73,49 +74,12 @@ def parse_flags(words: Sequence[str], spec: Mapping[str, FlagKind]) -> dict[str,
     return found
 
 
-_UNITS_NS: dict[str, int] = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,  # U+00B5 micro sign
-    "μs": 1_000,  # U+03BC greek mu
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60 * 1_000_000_000,
-    "h": 3600 * 1_000_000_000,
-}
-_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]+)")
-
-
 def parse_duration(text: str) -> int:
     """Parse a Go duration (``1h30m``, ``1.5s``, ``300ms``, ``-2m``) into nanoseconds.
 
     Raises :class:`FlagError` with Go's wording for malformed text.
     """
-    rest = text
-    sign = 1
-    if rest[:1] in ("-", "+"):
-        sign = -1 if rest[0] == "-" else 1
-        rest = rest[1:]
-    if rest == "0":
-        return 0
-    if not rest:
-        raise FlagError(f'time: invalid duration "{text}"')
-    total = 0
-    pos = 0
-    while pos < len(rest):
-        match = _DURATION_PART.match(rest, pos)
-        if match is None:
-            if rest[pos:].replace(".", "").isdigit():
-                raise FlagError(f'time: missing unit in duration "{text}"')
-            raise FlagError(f'time: invalid duration "{text}"')
-        whole, frac, unit = match.group(1), match.group(2), match.group(3)
-        if not whole and not frac:
-            raise FlagError(f'time: invalid duration "{text}"')
-        scale = _UNITS_NS.get(unit)
-        if scale is None:
-            raise FlagError(f'time: unknown unit "{unit}" in duration "{text}"')
-        total += int(whole or "0") * scale
-        if frac:
-            total += int(frac) * scale // 10 ** len(frac)
-        pos = match.end()
-    return sign * total
+    try:
+        return parse_go_duration(text)
+    except ValueError as e:
+        raise FlagError(str(e)) from None
