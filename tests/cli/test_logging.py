@@ -23,7 +23,7 @@ from kaniko.errors import UsageError
 from kaniko.options import LogOptions
 from kaniko.redact import register_secret
 
-lib = logging.getLogger("kaniko.build.steps")
+lib = logging.getLogger("kaniko.executor.steps")
 
 ALL = [
     (TRACE, "t"),

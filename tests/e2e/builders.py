@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from kaniko.build.executor import BuildResult, build
+from kaniko.executor.executor import BuildResult, build
 from kaniko.options import BuildOptions, OutputOptions
 
 

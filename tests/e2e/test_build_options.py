@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.build.executor import build
+from kaniko.executor.executor import build
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.flatten import image_config

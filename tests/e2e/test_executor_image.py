@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kaniko import __version__
-from kaniko.build.executor import build
+from kaniko.executor.executor import build
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.crun import run_image, unpack_bundle
 from tests.lab.executor import executor_build_args

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.build.executor import build
+from kaniko.executor.executor import build
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.flatten import compare_configs, image_config
 from tests.lab.oracle import buildah_build

@@ -19,7 +19,7 @@ import pytest
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.unpack import apply_layer
-from tests.fs.test_unpack_support import M, layer, snapshot_outside
+from tests.fs.helpers import M, layer, snapshot_outside
 
 
 @dataclass

@@ -20,7 +20,7 @@ import pytest
 from kaniko.fs.tarwrite import write_layer_tar
 from kaniko.fs.unpack import apply_layer
 from kaniko.oci.streams import LayerSpooler, SpooledLayer
-from tests.fs.test_unpack_support import tree
+from tests.fs.helpers import tree
 
 CAP = bytes.fromhex("0100000200200000000000000000000000000000")
 NS = 1_000_000_000

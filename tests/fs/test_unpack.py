@@ -13,7 +13,7 @@ import pytest
 from kaniko.errors import FilesystemError
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import apply_layer
-from tests.fs.test_unpack_support import MTIME, M, apply, layer, xattrs_of
+from tests.fs.helpers import MTIME, M, apply, layer, xattrs_of
 
 CAP = bytes.fromhex("0100000200200000000000000000000000000000")  # cap_net_bind_service=ep
 NS = 1_000_000_000

@@ -14,7 +14,7 @@ import pytest
 from kaniko.errors import FilesystemError, RegistryError
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import extract_image, wipe_root
-from tests.fs.test_unpack_support import M, apply, layer
+from tests.fs.helpers import M, apply, layer
 
 
 def lower(root: Path) -> None:

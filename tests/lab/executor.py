@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from kaniko.build.executor import build
+from kaniko.executor.executor import build
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.images import BuiltImage, push_raw
 from tests.lab.registry import Registry

@@ -12,7 +12,7 @@ from kaniko.progress import SILENT, Reporter
 
 def execute(opts: BuildOptions, progress: Reporter = SILENT) -> int:
     """Build what ``opts`` describes; the exit status."""
-    from kaniko.build.executor import build
+    from kaniko.executor.executor import build
 
     build(opts, progress=progress)
     return 0

@@ -1,6 +1,6 @@
 """COPY semantics, one table row per rule: what lands where, with which metadata.
 
-Every row copies from the same build context (tests/build/test_copy_support.py) into a
+Every row copies from the same build context (tests/executor/helpers.py) into a
 fresh stage root and checks the resulting entries with ``lstat``.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kaniko.dockerfile.commands import Add, Copy
-from tests.build.test_copy_support import (
+from tests.executor.helpers import (
     T_SUB,
     D,
     Expect,

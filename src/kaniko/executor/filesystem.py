@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from kaniko.build.metadata import DEFAULT_SHELL, workdir_path
-from kaniko.build.steps.copy import CopySource, copy_step
 from kaniko.dockerfile.commands import Add, Copy, Run, Workdir
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
 from kaniko.errors import BuildError, KanikoError, RunError, with_context
+from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
+from kaniko.executor.steps.copy import CopySource, copy_step
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
@@ -170,7 +170,7 @@ def _file_layer(spooled: SpooledLayer) -> FileLayer:
 
 
 class ChrootSteps:
-    """The :class:`~kaniko.build.stage.FilesystemSteps` of one stage in chroot mode."""
+    """The :class:`~kaniko.executor.stage.FilesystemSteps` of one stage in chroot mode."""
 
     def __init__(self, ws: Workspace, stage: Stage, base: Image) -> None:
         self.ws = ws

@@ -23,9 +23,9 @@ import stat
 import tarfile
 from typing import IO
 
-from kaniko.build.steps.dest import Dest
-from kaniko.build.steps.meta import Meta
 from kaniko.errors import BuildError, FilesystemError, KanikoError
+from kaniko.executor.steps.dest import Dest
+from kaniko.executor.steps.meta import Meta
 from kaniko.fs.safepath import clean_relpath, resolve_rel
 from kaniko.oci.compress import READ_CHUNK, open_decompressed
 

@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, replace
 
-from kaniko.build.steps.chmod import Chmod
+from kaniko.executor.steps.chmod import Chmod
 
 
 @dataclass(frozen=True, slots=True)

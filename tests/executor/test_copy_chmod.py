@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kaniko.build.steps.chmod import parse_chmod
 from kaniko.errors import BuildError
+from kaniko.executor.steps.chmod import parse_chmod
 
 # (mode text, original permission bits, is a directory, expected permission bits)
 TABLE = [

@@ -31,8 +31,8 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kaniko.build.steps.meta import Meta, Policy
 from kaniko.errors import BuildError, FilesystemError
+from kaniko.executor.steps.meta import Meta, Policy
 from kaniko.fs.safepath import full_path, resolve_rel
 
 log = logging.getLogger(__name__)

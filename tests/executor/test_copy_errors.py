@@ -9,7 +9,7 @@ import pytest
 
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.errors import BuildError, NotSupportedYet
-from tests.build.test_copy_support import add, cp, doc, make_context, make_root, run
+from tests.executor.helpers import add, cp, doc, make_context, make_root, run
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from kaniko.errors import BuildError
-from tests.build.test_copy_support import F, add, check, make_root, run
+from tests.executor.helpers import F, add, check, make_root, run
 
 LAST_MODIFIED = 1_300_000_000  # whole seconds: HTTP dates have no fraction
 BODY = b"downloaded content\n"

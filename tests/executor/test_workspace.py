@@ -8,7 +8,7 @@ import tarfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from kaniko.build.filesystem import Workspace
+from kaniko.executor.filesystem import Workspace
 from kaniko.oci.digest import Digest
 from kaniko.options import BuildOptions
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from kaniko.build.steps.archive import is_archive
 from kaniko.errors import BuildError
-from tests.build.test_copy_support import D, F, L, add, check, cp, make_root, run
+from kaniko.executor.steps.archive import is_archive
+from tests.executor.helpers import D, F, L, add, check, cp, make_root, run
 
 MTIME = 1_400_000_000
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from kaniko.build import metadata
 from kaniko.dockerfile.commands import Command, Run
+from kaniko.executor import metadata
 from kaniko.images import mutate
 from kaniko.oci.config import History, ImageConfig
 from kaniko.oci.image import BytesLayer, Image, Layer

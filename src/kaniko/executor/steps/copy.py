@@ -44,17 +44,17 @@ from pathlib import Path
 
 import httpx
 
-from kaniko.build.steps import archive, fetch
-from kaniko.build.steps.chmod import parse_chmod
-from kaniko.build.steps.dest import Dest
-from kaniko.build.steps.meta import Meta, Policy
-from kaniko.build.steps.sources import Found, Root, clean_source, find, has_wildcards
-from kaniko.build.steps.sources import pattern_matcher as make_matcher
-from kaniko.build.steps.tree import Filters, copy_entry, copy_tree
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body
 from kaniko.errors import BuildError, FilesystemError, NotSupportedYet
+from kaniko.executor.steps import archive, fetch
+from kaniko.executor.steps.chmod import parse_chmod
+from kaniko.executor.steps.dest import Dest
+from kaniko.executor.steps.meta import Meta, Policy
+from kaniko.executor.steps.sources import Found, Root, clean_source, find, has_wildcards
+from kaniko.executor.steps.sources import pattern_matcher as make_matcher
+from kaniko.executor.steps.tree import Filters, copy_entry, copy_tree
 from kaniko.fs.safepath import resolve_rel
 from kaniko.sandbox.users import resolve_chown
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kaniko.build import metadata
 from kaniko.dockerfile.instructions import parse_instruction
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
+from kaniko.executor import metadata
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.runconfig import HealthConfig, RunConfig
 from kaniko.plan import make_plan

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from kaniko.sandbox.users import resolve_chown
-from tests.build.test_copy_support import cp, make_context, make_root, run
+from tests.executor.helpers import cp, make_context, make_root, run
 
 
 def _root(tmp_path: Path) -> Path:

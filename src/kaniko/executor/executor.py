@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kaniko.build.filesystem import ChrootSteps, Workspace
-from kaniko.build.inplace import TOOL_DIR, InplaceBuild
-from kaniko.build.outputs import write_outputs
-from kaniko.build.stage import FilesystemSteps, StageOptions, build_stage
 from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
+from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
+from kaniko.executor.outputs import write_outputs
+from kaniko.executor.stage import FilesystemSteps, StageOptions, build_stage
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions

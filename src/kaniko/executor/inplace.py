@@ -15,14 +15,14 @@ needs no chroot and no mounts. :class:`InplaceBuild` owns ``/`` for one build:
   declared so far (as the Go kaniko, for the rest of the stage).
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
-  ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.build.rootmove`); ``COPY --from`` reads it
+  ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
   there. A stage whose base is the stage in ``/``, and the only one left that needs it,
   starts from ``/`` as it is; one whose base was moved away, and the last to need it,
   moves it back; otherwise the base's layers are extracted again (pulled layers are kept
   on disk by the workspace). Where renames cannot reach the stages directory (another
   file system) a stage is kept by extracting its image there instead.
 
-Before anything touches ``/``, :func:`kaniko.build.preload.preload` loads what the running
+Before anything touches ``/``, :func:`kaniko.executor.preload.preload` loads what the running
 process will need, so that the image being built cannot break the tool building it.
 """
 
@@ -36,11 +36,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from kaniko.build.filesystem import ChrootSteps, Workspace
-from kaniko.build.preload import preload
-from kaniko.build.rootmove import move_tree, same_filesystem
-from kaniko.build.stage import FilesystemSteps
 from kaniko.dockerfile.commands import Run
+from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.preload import preload
+from kaniko.executor.rootmove import move_tree, same_filesystem
+from kaniko.executor.stage import FilesystemSteps
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
 from kaniko.oci.config import ImageConfig
@@ -197,7 +197,7 @@ class InplaceBuild:
 
 
 class InplaceSteps(ChrootSteps):
-    """The :class:`~kaniko.build.stage.FilesystemSteps` of a stage built in place."""
+    """The :class:`~kaniko.executor.stage.FilesystemSteps` of a stage built in place."""
 
     def __init__(self, ws: Workspace, stage: Stage, base: Image, build: InplaceBuild) -> None:
         super().__init__(ws, stage, base)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.build import executor
-from kaniko.build.filesystem import ChrootSteps, Workspace
-from kaniko.build.inplace import InplaceBuild, InplaceSteps
-from kaniko.build.stage import StageOptions, build_stage
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
+from kaniko.executor import executor
+from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.inplace import InplaceBuild, InplaceSteps
+from kaniko.executor.stage import StageOptions, build_stage
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.oci.image import FileLayer, Image

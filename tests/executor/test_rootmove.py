@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.build import rootmove
-from kaniko.build.rootmove import move_tree, same_filesystem
 from kaniko.errors import FilesystemError
+from kaniko.executor import rootmove
+from kaniko.executor.rootmove import move_tree, same_filesystem
 from kaniko.fs.ignore import IgnoreList
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from kaniko.build.steps import CopySource, copy_step
 from kaniko.dockerfile.ast import Heredoc
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
+from kaniko.executor.steps import CopySource, copy_step
 
 T = 1_600_000_000_123_456_789  # mtime of every context entry, in ns (sub-second on purpose)
 T_SUB = 1_500_000_000_987_654_321  # mtime of the context's dir/sub

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from kaniko.build.preload import LAZY_MODULES, kaniko_modules, preload
+from kaniko.executor.preload import LAZY_MODULES, kaniko_modules, preload
 
 
 def test_every_kaniko_module_but_main_modules_is_listed() -> None:
     names = kaniko_modules()
-    assert "kaniko.build.inplace" in names and "kaniko.sandbox.inplace" in names
+    assert "kaniko.executor.inplace" in names and "kaniko.sandbox.inplace" in names
     assert "kaniko.registry.transport" in names and "kaniko.fs.unpack" in names
     assert not [name for name in names if name.endswith("__main__")]
     assert len(names) > 80

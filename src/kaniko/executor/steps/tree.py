@@ -21,11 +21,11 @@ import posixpath
 import stat
 from dataclasses import dataclass, replace
 
-from kaniko.build.steps.dest import Dest
-from kaniko.build.steps.meta import Meta
 from kaniko.dockerfile import patterns as gp
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.errors import BuildError
+from kaniko.executor.steps.dest import Dest
+from kaniko.executor.steps.meta import Meta
 
 
 @dataclass(frozen=True, slots=True)
