@@ -8,6 +8,7 @@ import pytest
 
 from kaniko.dockerfile import commands as c
 from kaniko.dockerfile.parser import parse
+from kaniko.errors import DockerfileError
 from kaniko.oci.platform import Platform
 from kaniko.plan import BuildPlan, make_plan
 from kaniko.plan.scope import DEFAULT_PATH
@@ -73,6 +74,15 @@ SCOPING = [
     ),
     ("buildplatform", "FROM x\nARG BUILDPLATFORM\nLABEL o=$BUILDPLATFORM", {}, {}, ["linux/amd64"]),
     ("targetstage", "FROM x AS Final\nARG TARGETSTAGE\nLABEL o=$TARGETSTAGE", {}, {}, ["final"]),
+    # an in-stage ARG's name expands (with the scope before the instruction), meta ones not
+    ("name-from-env", "FROM x\nENV n=v\nARG ${n}=1\nLABEL o=$v", {}, {}, ["1"]),
+    ("name-from-arg", "FROM x\nARG n=v\nARG ${n}x=2\nLABEL o=$vx", {}, {}, ["2"]),
+    ("name-build-arg", "FROM x\nENV n=v\nARG $n=d\nLABEL o=$v", {"v": "b"}, {}, ["b"]),
+    ("name-global", "ARG v=g\nFROM x\nENV n=v\nARG $n\nLABEL o=$v", {}, {}, ["g"]),
+    ("name-not-literal", "FROM x\nENV n=v\nARG $n=1\nLABEL o=${n}", {"$n": "b"}, {}, ["v"]),
+    ("name-before-instr", "FROM x\nARG n=a ${n:-u}v=1\nLABEL o=$uv", {}, {}, ["1"]),
+    ("name-default-both", "FROM x\nENV n=v d=dv\nARG ${n}=$d\nLABEL o=$v", {}, {}, ["dv"]),
+    ("meta-name-literal", "ARG n=v\nARG ${n}=1\nFROM x\nARG v\nLABEL o=${v:-u}", {}, {}, ["u"]),
     # quotes and the escape character
     ("quotes", 'FROM x\nENV A=1\nLABEL o="$A b" p=c', {}, {}, ["1 b"]),
     ("single-quotes", "FROM x\nENV A=1\nLABEL o='$A'", {}, {}, ["$A"]),
@@ -158,6 +168,19 @@ def test_resolved_arg_step_records_values() -> None:
     step = plan("FROM x\nARG A=1 B C=$A\n", {"B": "b"}).stages[0].steps[0]
     assert isinstance(step.instruction, c.Arg)
     assert step.instruction.pairs == (c.ArgDef("A", "1"), c.ArgDef("B", "b"), c.ArgDef("C", "1"))
+
+
+def test_expanded_arg_name_is_recorded_and_consumed() -> None:
+    built = plan("FROM x\nENV n=v\nARG ${n}=1 ${n}2\n", {"v2": "b"})
+    step = built.stages[0].steps[-1]
+    assert isinstance(step.instruction, c.Arg)
+    assert step.instruction.pairs == (c.ArgDef("v", "1"), c.ArgDef("v2", "b"))
+    assert built.warnings == ()
+
+
+def test_arg_name_expanding_to_nothing_is_an_error() -> None:
+    with pytest.raises(DockerfileError, match=r"^Dockerfile:2: ARG names can not be blank"):
+        plan("FROM x\nARG ${NOPE}=1\n")
 
 
 @pytest.mark.parametrize(

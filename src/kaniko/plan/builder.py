@@ -255,7 +255,11 @@ class _Planner:
         copy_from: StageRef | None = None
         mount_from: tuple[StageRef | None, ...] = ()
         if isinstance(inst, Arg):
-            pairs = tuple(self._declare(scope, p, inst.line) for p in inst.pairs)
+            names = [self._arg_name(p.key, lookup, inst.line) for p in inst.pairs]
+            pairs = tuple(
+                self._declare(scope, ArgDef(name, p.value), inst.line)
+                for name, p in zip(names, inst.pairs, strict=True)
+            )
             expanded: Command = replace(inst, pairs=pairs)
         else:
             expanded = self.ex.instruction(inst, lookup)
@@ -289,6 +293,15 @@ class _Planner:
                 onbuild_of=origin,
             )
         )
+
+    def _arg_name(self, key: str, lookup: Mapping[str, str], line: int) -> str:
+        """An in-stage ARG's name, expanded with what was in scope before the instruction
+        (as ENV keys are, and as BuildKit up to dockerfile 1.7, the classic builder and the
+        Go kaniko do; meta ARG names before the first FROM never expand)."""
+        name = self.ex.word(key, lookup, line)
+        if not name:
+            raise self._error(f"ARG names can not be blank (from {key!r})", line)
+        return name
 
     def _declare(self, scope: StageScope, pair: ArgDef, line: int) -> ArgDef:
         self.consumed.add(pair.key)

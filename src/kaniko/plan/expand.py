@@ -1,13 +1,20 @@
 """Variable expansion of one instruction, only where Docker expands.
 
+The list is BuildKit's: the ``Expand`` methods of frontend/dockerfile/instructions/
+commands.go and what frontend/dockerfile/dockerfile2llb/convert.go expands itself.
+
 Expanded: ENV and LABEL keys and values, ADD/COPY sources, destination, ``--chown``,
-``--chmod``, ``--exclude`` and ADD's ``--checksum``; WORKDIR, USER, STOPSIGNAL, VOLUME;
-EXPOSE (with word splitting); the values of ``RUN --mount`` (not ``from``). The bodies of
-COPY/ADD here-documents with an unquoted delimiter are expanded with quotes kept as
-content, as BuildKit does; the result is final (chomped, ``expand=False``).
-Never expanded: RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD text.
-RUN here-documents stay as written: the shell expands them when it runs them.
-ARG defaults are expanded by :class:`~kaniko.plan.scope.StageScope` when declared.
+``--chmod`` and ADD's ``--checksum``; WORKDIR, USER, STOPSIGNAL, VOLUME; EXPOSE (with
+word splitting); the ``key=value`` values of ``RUN --mount`` (``from`` may not use a
+variable). The bodies of COPY/ADD here-documents with an unquoted delimiter are expanded
+with quotes kept as content, as BuildKit does; the result is final (chomped,
+``expand=False``).
+Never expanded: ``--exclude`` patterns and ``--from`` (an error if it names a variable),
+RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD text. RUN
+here-documents stay as written: the shell expands them when it runs them.
+ARG names and defaults are expanded by the planner when declared
+(``_Planner._arg_name`` in :mod:`kaniko.plan.builder`, and
+:class:`~kaniko.plan.scope.StageScope`).
 """
 
 from __future__ import annotations
@@ -96,7 +103,6 @@ class Expander:
                 "dest": w(inst.dest),
                 "chown": w(inst.chown),
                 "chmod": w(inst.chmod),
-                "exclude": tuple(w(p) for p in inst.exclude),
                 "contents": tuple(self.content(d, env, line) for d in inst.contents),
             }
             if isinstance(inst, Add):

@@ -12,8 +12,13 @@ Rules (BuildKit's, which the Go kaniko does not all follow):
 * Stage scope: a stage starts with its base's environment (a base stage's whole scope,
   its ARGs included, or the base image's ENV). ``ARG K`` takes the build arg, else its
   own default (expanded), else the global value of ``K``; without any, ``K`` is declared
-  but unset. ARG and ENV of one name: the later one wins for what follows, but only ENV
-  goes into the image config. An ARG of one stage is invisible to other stages.
+  but unset. The name ``K`` itself may use variables, expanded with what was in scope
+  before the instruction (BuildKit up to dockerfile 1.7, the classic builder, buildah
+  and the Go kaniko; BuildKit's dockerfile 1.8 stopped expanding it when it deferred
+  the default's expansion, commit 47a52a17b; meta ARG names never expand). The build arg
+  and the global value are looked up by the expanded name. ARG and ENV of one name: the
+  later one wins for what follows, but only ENV goes into the image config. An ARG of
+  one stage is invisible to other stages.
 * The predefined proxy args (``HTTP_PROXY`` … ``no_proxy``, ``ALL_PROXY``) reach RUN
   without being declared, and never the image config.
 """
