@@ -71,9 +71,17 @@ CASES = {
         ("RUN (Dockerfile:3) exited 3",),
         exit_code=3,
     ),
-    "chown-unknown-user": Bad(
-        "FROM {base}\nCOPY --chown=nosuchuser f.txt /f.txt\n",
-        ("COPY --chown", "unknown user 'nosuchuser'"),
+    "run-unknown-user": Bad(  # a file operation takes uid 0 instead (BuildKit)
+        "FROM {base}\nUSER nosuchuser\nRUN true\n",
+        ("Dockerfile:3", "unknown user 'nosuchuser' (not in the image's /etc/passwd)"),
+    ),
+    "run-user-root-without-passwd": Bad(  # BuildKit: "unable to find user root"
+        "FROM {base}\nRUN rm /etc/passwd\nUSER root\nRUN true\n",
+        ("Dockerfile:4", "unknown user 'root' (the image has no /etc/passwd)"),
+    ),
+    "chown-passwd-not-a-file": Bad(
+        "FROM {base}\nRUN rm /etc/passwd && mkdir /etc/passwd\nCOPY --chown=app f.txt /f\n",
+        ("COPY --chown", "/etc/passwd is not a regular file"),
         {"f.txt": "f\n"},
     ),
     "url-404": Bad(

@@ -43,6 +43,18 @@ def test_chown_name_alone_takes_primary_group(tmp_path: Path) -> None:
     assert resolve_chown(root, "4321") == (4321, 4321)
 
 
+def test_chown_names_not_in_the_image_fall_back_as_buildkit(tmp_path: Path) -> None:
+    """BuildKit's readUser: a name not in passwd is uid 0 (its gid 0), a group not in
+    /etc/group keeps the user part's gid; nothing fails."""
+    ctx = make_context(tmp_path / "ctx")
+    root = _root(tmp_path)
+    run(cp("a.txt", "/ghost/", chown="ghost:ghosts"), ctx, root)
+    run(cp("a.txt", "/svc/", chown="svc:ghosts"), ctx, root)
+    for path, owner in (("ghost", (0, 0)), ("ghost/a.txt", (0, 0)), ("svc/a.txt", (1000, 1500))):
+        st = os.lstat(root / path)
+        assert (st.st_uid, st.st_gid) == owner, path
+
+
 def test_chown_name_alone_applies_to_created_parents(tmp_path: Path) -> None:
     ctx = make_context(tmp_path / "ctx")
     root = _root(tmp_path)

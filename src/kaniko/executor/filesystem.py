@@ -43,7 +43,7 @@ from kaniko.plan.model import Stage, Step
 from kaniko.progress import SILENT, Reporter
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import RunSpec
-from kaniko.sandbox.users import resolve_user
+from kaniko.sandbox.users import resolve_chown
 from kaniko.snapshot import Snapshotter
 
 log = logging.getLogger(__name__)
@@ -256,8 +256,11 @@ class ChrootSteps:
             workdir=config.config.working_dir or "/",
         )
         prefix = f"[{self.stage.label}:{step.line}]"
+        where = f"{self.ws.dockerfile}:{step.line}"
         try:
             status = self._execute(spec, lambda line: log.info("%s %s", prefix, line))
+        except BuildError as e:  # before the process ran (its USER, say): name the line
+            raise (e if str(e).startswith(where) else with_context(e, where)) from None
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -302,11 +305,14 @@ class ChrootSteps:
         return CopySource(root, None, False)
 
     def _workdir(self, config: ImageConfig, root: Path) -> list[str]:
+        """Create the WORKDIR's missing directories, owned as BuildKit's mkdir file
+        operation owns them for the stage's USER (no USER: root)."""
         path = workdir_path("/", config.config.working_dir or "/")
+        spec = config.config.user
+        uid, gid = resolve_chown(root, spec, what="WORKDIR") if spec else (0, 0)
         target = resolve_in_root(root, path)
         if target.is_dir():
             return []
-        user = resolve_user(root, config.config.user, what="WORKDIR")
         created: list[str] = []
         missing = []
         probe = target
@@ -315,7 +321,7 @@ class ChrootSteps:
             probe = probe.parent
         for directory in reversed(missing):
             directory.mkdir(mode=0o755)
-            os.lchown(directory, user.uid, user.gid)
+            os.lchown(directory, uid, gid)
             created.append("/" + str(directory.relative_to(root)))
         return created
 

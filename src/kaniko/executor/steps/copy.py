@@ -2,9 +2,11 @@
 
 :func:`copy_step` works in two phases. First it checks everything that can fail before a
 byte is written: the flags, the ``--chown`` user (in the destination image's own
-``/etc/passwd`` and ``/etc/group``), every source (missing ones, with near names; ones
-outside the source root), and it downloads ADD's URLs (status, checksum). Then it writes,
-each file under a temporary name renamed into place, and returns what it wrote.
+``/etc/passwd`` and ``/etc/group``, as BuildKit's file operation: a name not there is
+uid 0, see :func:`kaniko.sandbox.users.resolve_chown`), every source (missing ones, with
+near names; ones outside the source root), and it downloads ADD's URLs (status,
+checksum). Then it writes, each file under a temporary name renamed into place, and
+returns what it wrote.
 
 Semantics are BuildKit's (see :mod:`.sources`, :mod:`.tree`, :mod:`.dest`, :mod:`.archive`,
 :mod:`.fetch`, :mod:`.chmod` for each part):
