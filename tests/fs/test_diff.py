@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kaniko.fs.diff import ChangeSet, diff, is_ignored, whiteouts
-from kaniko.fs.inventory import Inventory
+from kaniko.fs.inventory import Inventory, suspect_window_ns
 
 ROOT = os.geteuid() == 0
 
@@ -61,16 +62,16 @@ def test_chmod_chown_and_mtime_are_modifications(tree: Path) -> None:
         assert owned.modified == ("b/c/e",)
 
 
-def test_deleted_file_is_one_whiteout_and_its_parent_modified(tree: Path) -> None:
+def test_deleted_file_is_one_whiteout_and_its_parent_unchanged(tree: Path) -> None:
     changes = change(tree, lambda: (tree / "a" / "two").unlink())
     assert changes.deleted == ("a/two",)
-    assert changes.modified == ("a",)
+    assert changes.modified == ()  # a directory's times do not count (BuildKit's sameDirent)
 
 
 def test_deleted_tree_gives_one_whiteout_at_its_top(tree: Path) -> None:
     changes = change(tree, lambda: shutil.rmtree(tree / "b" / "c"))
     assert changes.deleted == ("b/c",)
-    assert changes.modified == ("b",) and changes.added == ()
+    assert changes.modified == () and changes.added == ()
 
 
 def test_directory_replaced_by_file_and_back(tree: Path) -> None:
@@ -106,7 +107,7 @@ def test_recreated_directory_whites_out_missing_children(tree: Path) -> None:
 
     changes = change(tree, recreate)
     assert changes.deleted == ("a/two",)
-    assert changes.modified == ("a", "a/one")
+    assert changes.modified == ("a/one",)  # a recreated directory alike is not a change
 
 
 def test_symlink_retarget(tree: Path) -> None:
@@ -122,7 +123,7 @@ def test_symlink_retarget(tree: Path) -> None:
 def test_hardlink_added(tree: Path) -> None:
     changes = change(tree, lambda: os.link(tree / "a" / "one", tree / "a" / "three"))
     assert changes.added == ("a/three",)
-    assert changes.modified == ("a", "a/one")  # link count and ctime of the original changed
+    assert changes.modified == ("a/one",)  # link count and ctime of the original changed
 
 
 def test_outputs_are_sorted(tree: Path) -> None:
@@ -212,3 +213,46 @@ def test_type_change_is_seen_in_every_mode(tree: Path) -> None:
             os.utime(path, ns=(mtime, mtime))
 
         assert change(tree, swap, mode).modified == ("top",), mode
+
+
+# -- directories: their own metadata only (BuildKit's sameDirent) ----------------------------
+
+
+@pytest.mark.parametrize("mode", ["full", "redo", "time"])
+def test_a_directory_whose_entries_came_and_went_is_unchanged(tree: Path, mode: str) -> None:
+    """A temp file made and removed, or a sandbox's mount point in /etc: no layer entry."""
+
+    def scratch() -> None:
+        (tree / "a" / "tmp.1").write_text("t")
+        (tree / "a" / "tmp.1").unlink()
+        (tree / "b" / "sub").mkdir()
+        (tree / "b" / "sub").rmdir()
+
+    assert change(tree, scratch, mode) == ChangeSet()
+
+
+@pytest.mark.parametrize(("mode", "seen"), [("full", True), ("redo", True), ("time", False)])
+def test_a_directory_chmod_is_a_change(tree: Path, mode: str, seen: bool) -> None:
+    changes = change(tree, lambda: os.chmod(tree / "b" / "c", 0o700), mode)
+    assert changes.modified == (("b/c",) if seen else ())
+
+
+@pytest.mark.skipif(not ROOT, reason="chown needs root")
+def test_a_directory_chown_is_a_change(tree: Path) -> None:
+    assert change(tree, lambda: os.chown(tree / "a", 7, 8)).modified == ("a",)
+
+
+def test_a_directory_xattr_is_a_change_in_full_mode(tree: Path) -> None:
+    try:
+        os.setxattr(tree / "a", "user.probe", b"1")
+        os.removexattr(tree / "a", "user.probe")
+    except OSError:
+        pytest.skip("no user xattrs on this file system")
+    time.sleep(2 * suspect_window_ns() / 1e9)  # the directory is no suspect any more
+    changes = change(tree, lambda: os.setxattr(tree / "a", "user.k", b"v"))
+    assert changes.modified == ("a",)
+    # Recorded just now, it carries an xattr digest: an entry added below is no change of it.
+    assert change(tree, lambda: (tree / "a" / "x").write_text("x")).modified == ()
+    # Older, only its ctime is known: with xattrs, a moved ctime counts (it may be theirs).
+    time.sleep(2 * suspect_window_ns() / 1e9)
+    assert change(tree, lambda: (tree / "a" / "y").write_text("y")).modified == ("a",)

@@ -42,10 +42,10 @@ def test_reported_files_and_changed_parents(snap: Snapshotter) -> None:
     write(root, {"app/new/deep/x": "x", "etc/unreported": "u"})
     changes = snap.take_paths(["/app/new/deep/x"])
     assert changes.added == ("app/new", "app/new/deep", "app/new/deep/x")
-    assert changes.modified == ("app",)  # the parent gained an entry
+    assert changes.modified == ()  # app gained an entry: its times alone are no change
     assert changes.deleted == ()
     # No walk: the unreported file is left for the next take(), which finds only it.
-    assert snap.take() == ChangeSet(added=("etc/unreported",), modified=("etc",))
+    assert snap.take() == ChangeSet(added=("etc/unreported",))
 
 
 def test_a_reported_path_is_in_the_layer_even_if_unchanged(snap: Snapshotter) -> None:
@@ -59,7 +59,7 @@ def test_reported_directory_tree_is_scanned(snap: Snapshotter) -> None:
     write(root, {"app/sub/c2": "new", "app/sub/c": "changed"})
     changes = snap.take_paths(["/app", "/app/sub/c2"])
     assert changes.added == ("app/sub/c2",)
-    assert changes.modified == ("app", "app/sub", "app/sub/c")  # app/a unchanged: left out
+    assert changes.modified == ("app", "app/sub/c")  # app/a unchanged, app/sub only times
     assert changes.deleted == ("app/b",)
     assert snap.take() == ChangeSet()
 
@@ -69,7 +69,7 @@ def test_reported_root_is_a_full_diff(snap: Snapshotter) -> None:
     shutil.rmtree(root / "app" / "sub")
     write(root, {"top": "t"})
     changes = snap.take_paths(["/"])
-    assert changes == ChangeSet(added=("top",), modified=("app",), deleted=("app/sub",))
+    assert changes == ChangeSet(added=("top",), deleted=("app/sub",))
     assert snap.take() == ChangeSet()
 
 
@@ -77,7 +77,7 @@ def test_reported_path_that_is_gone_gets_a_whiteout(snap: Snapshotter) -> None:
     shutil.rmtree(Path(snap.root) / "app" / "sub")
     changes = snap.take_paths(["/app/sub", "/app/sub/c"])
     assert changes.deleted == ("app/sub",)  # one whiteout for the tree
-    assert changes.modified == ("app",)
+    assert changes.modified == ()
     assert "app/sub/c" not in snap.inventory  # type: ignore[operator]
     assert snap.take() == ChangeSet()
     assert snap.take_paths(["/never/existed"]) == ChangeSet()
@@ -88,7 +88,7 @@ def test_directory_replaced_by_file(snap: Snapshotter) -> None:
     shutil.rmtree(root / "app" / "sub")
     (root / "app" / "sub").write_text("a file now")
     changes = snap.take_paths(["/app/sub"])
-    assert changes.modified == ("app", "app/sub") and changes.deleted == ()
+    assert changes.modified == ("app/sub",) and changes.deleted == ()
     assert "app/sub/c" not in snap.inventory  # type: ignore[operator]
     assert snap.take() == ChangeSet()
 
@@ -117,7 +117,7 @@ def test_parent_directory_replaced_by_symlink(snap: Snapshotter) -> None:
     shutil.rmtree(root / "app" / "sub")
     os.symlink("/etc", root / "app" / "sub")
     changes = snap.take_paths(["/app/sub/c"])
-    assert changes == ChangeSet(modified=("app", "app/sub"))  # no whiteout below a symlink
+    assert changes == ChangeSet(modified=("app/sub",))  # no whiteout below a symlink
     assert "app/sub/c" not in snap.inventory  # type: ignore[operator]
     assert snap.take() == ChangeSet()
 

@@ -11,23 +11,35 @@ Change detection reads metadata only, per snapshot mode (kaniko's ``--snapshot-m
 - ``time``: mtime only, as kaniko's, plus the file type: a type change is always a change,
   since a layer that left it out would be wrong.
 
+Directories are judged by their own metadata only, as BuildKit's and containerd's differs
+do (``sameDirent``: mode, owner, device and ``security.capability``; never times, size or
+link count): adding or removing an entry moves a directory's mtime and ctime, and the tar
+writer emits every parent of a layer entry anyway. So a step that creates and removes a
+temporary file (or a RUN whose sandbox makes and removes mount points in ``/etc``) leaves
+no directory entry behind. A directory's mode, uid and gid count in ``full`` and ``redo``
+mode; in ``full`` mode a moved ctime (an xattr change moves nothing else) also counts
+when the directory carries xattrs a layer would keep (or, for a suspect record, when
+their digest changed). In ``time`` mode only a type change makes a directory modified.
+
 Deletions: a deleted tree gives one whiteout, at its top. A deleted path gets a whiteout only
 when its parent is still a directory: when the parent became a file or symlink, the layer's
 entry for the parent replaces the whole lower directory (Docker's and containerd's appliers
 remove an existing path unless both it and the new entry are directories, and overlayfs
 hides a lower directory under an upper non-directory), as Go kaniko's
 ``parentPathIncludesNonDirectory`` also skips them. Paths now ignored never get a whiteout,
-so a path that joins the ignore list mid-build (``VOLUME``) is left alone.
+so a path that joins the ignore list mid-build is left alone.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 from kaniko.fs.inventory import META_FIELDS, FileRecord, IgnoreFn, with_digests
+from kaniko.fs.tarwrite import EXCLUDED_XATTRS
 
 SnapshotMode = Literal["full", "redo", "time"]
 SNAPSHOT_MODES: tuple[str, ...] = get_args(SnapshotMode)
@@ -72,6 +84,8 @@ def is_modified(
         return False
     if stat.S_IFMT(old.mode) != stat.S_IFMT(new.mode):
         return True
+    if stat.S_ISDIR(new.mode):
+        return _directory_modified(old, new, mode, root, rel)
     if mode == "time":
         return old.mtime_ns != new.mtime_ns
     if mode == "redo":
@@ -91,6 +105,36 @@ def is_modified(
             return True
         new = with_digests(root, rel, new)
     return (old.xattrs, old.content) != (new.xattrs, new.content)
+
+
+def _directory_modified(
+    old: FileRecord, new: FileRecord, mode: SnapshotMode, root: str | None, rel: str
+) -> bool:
+    """Whether a directory changed itself (see the module docstring), not only its entries."""
+    if mode == "time":
+        return False
+    if (old.mode, old.uid, old.gid) != (new.mode, new.uid, new.gid):
+        return True
+    if mode == "redo":
+        return False
+    if old.xattrs is not None:  # a suspect: its xattr digest is known
+        if new.xattrs is None:
+            if root is None:
+                return True
+            new = with_digests(root, rel, new)
+        return old.xattrs != new.xattrs
+    if old.ctime_ns == new.ctime_ns:
+        return False
+    return root is None or has_layer_xattrs(os.path.join(root, rel))
+
+
+def has_layer_xattrs(path: str) -> bool:
+    """Whether ``path`` has an extended attribute that a layer would carry."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return any(name not in EXCLUDED_XATTRS for name in names)
 
 
 def diff(
