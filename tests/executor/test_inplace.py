@@ -10,6 +10,8 @@ which builds every stage in a fresh directory.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,11 +50,28 @@ def _fresh_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(chroot, "_refused", None)
 
 
+@pytest.fixture(scope="module")
+def base_without_var(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The busybox image without ``/var`` (the parent of the container's own mounts)."""
+    directory = tmp_path_factory.mktemp("inplace-base-novar")
+    rootfs = busybox_rootfs(directory / "rootfs")
+    shutil.rmtree(rootfs / "var")
+    blob = directory / "layer.tar.gz"
+    blob.write_bytes(layer_from_dir(rootfs))
+    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+
+
 def _build(
-    text: str, base: Image, tmp_path: Path, *, inplace: bool, prepare: Iterator[None] | None = None
-) -> tuple[Tree, Path]:
-    """Build ``text`` (``FROM base`` names the busybox image); the final image's tree and
-    the directory that stood in for ``/``."""
+    text: str,
+    base: Image,
+    tmp_path: Path,
+    *,
+    inplace: bool,
+    prepare: Iterator[None] | None = None,
+    ignore_paths: tuple[str, ...] = ("/cache",),
+) -> tuple[Tree, Path, int]:
+    """Build ``text`` (``FROM base`` names the busybox image); the final image's tree, the
+    directory that stood in for ``/`` and the number of layers the build added."""
     plan = make_plan(
         parse(text),
         build_args={},
@@ -65,7 +84,7 @@ def _build(
     context.mkdir(parents=True, exist_ok=True)
     options = BuildOptions(
         kaniko_dir=str(tmp_path / "kaniko"),
-        snapshot=SnapshotOptions(ignore_paths=("/cache",)),
+        snapshot=SnapshotOptions(ignore_paths=ignore_paths),
     )
     ws = Workspace.create(options, context=context, matcher=None, images=lambda r, p: base)
     root = tmp_path / "root"
@@ -86,17 +105,18 @@ def _build(
             images[stage.index] = build_stage(stage, start, steps, StageOptions())
         final = images[plan.target_index]
         tree = flatten_layers([Path(layer.path) for layer in final.layers()])
+        added = len(final.layers()) - len(base.layers())
     finally:
         if build is not None:
             build.close()
         ws.remove()
     assert not (tmp_path / "stages").exists() or not any((tmp_path / "stages").iterdir())
-    return tree, root
+    return tree, root, added
 
 
-def _same_as_chroot(text: str, base: Image, tmp_path: Path) -> Tree:
-    ours, _ = _build(text, base, tmp_path / "inplace", inplace=True)
-    theirs, _ = _build(text, base, tmp_path / "chroot", inplace=False)
+def _same_as_chroot(text: str, base: Image, tmp_path: Path, **kw: object) -> Tree:
+    ours, _, _ = _build(text, base, tmp_path / "inplace", inplace=True, **kw)  # type: ignore[arg-type]
+    theirs, _, _ = _build(text, base, tmp_path / "chroot", inplace=False, **kw)  # type: ignore[arg-type]
     assert compare_trees(ours, theirs, labels=("inplace", "chroot")) == []
     return ours
 
@@ -142,21 +162,69 @@ def test_a_kept_stage_moves_back_for_the_last_stage_built_from_it(
 
 def test_a_stage_without_run_is_built_in_a_directory(base: Image, tmp_path: Path) -> None:
     text = "FROM base AS one\nRUN echo one > /one\nFROM scratch\nCOPY --from=one /one /kaniko/one\n"
-    tree, root = _build(text, base, tmp_path, inplace=True)
+    tree, root, _ = _build(text, base, tmp_path, inplace=True)
     assert tree["/kaniko/one"].data == b"one\n"  # /kaniko is ignored in place, not here
     assert not (root / "kaniko/one").exists()
 
 
-def test_volume_paths_are_ignored_from_their_volume_on(base: Image, tmp_path: Path) -> None:
+def test_volume_is_metadata_only(base: Image, tmp_path: Path) -> None:
+    """Writes below a declared VOLUME stay in the image, as in chroot mode and BuildKit."""
+    (tmp_path / "inplace" / "context").mkdir(parents=True)
+    (tmp_path / "inplace" / "context" / "f").write_text("copied\n")
+    (tmp_path / "chroot" / "context").mkdir(parents=True)
+    (tmp_path / "chroot" / "context" / "f").write_text("copied\n")
     text = (
-        "FROM base\nRUN mkdir /data && echo before > /data/before\nVOLUME /data\n"
-        "RUN echo after > /data/after && echo other > /other\n"
+        "FROM base\nRUN mkdir /data && echo before > /data/before\nVOLUME /data /fresh\n"
+        "RUN echo after > /data/after && echo other > /other\nWORKDIR /data/wd\n"
+        "COPY f /data/copied\nRUN mkdir /fresh && echo x > /fresh/y\n"
     )
-    tree, root = _build(text, base, tmp_path, inplace=True)
-    assert tree["/data/before"].data == b"before\n"
-    assert tree["/other"].data == b"other\n"
-    assert "/data/after" not in tree
-    assert (root / "data/after").read_text() == "after\n"
+    tree = _same_as_chroot(text, base, tmp_path)
+    for path, data in (("/data/before", b"before\n"), ("/data/after", b"after\n"),
+                       ("/data/copied", b"copied\n"), ("/fresh/y", b"x\n")):  # fmt: skip
+        assert tree[path].data == data, path
+    assert tree["/data/wd"].type == "dir"
+
+
+def test_directories_kept_for_ignored_paths_are_not_the_stage_s(
+    base_without_var: Image, tmp_path: Path
+) -> None:
+    """/var kept only above an ignored path (a mounted token) takes nothing from the
+    container: absent from the image until a step writes below it, then a new 0755 root
+    directory, as in chroot mode."""
+    ignore = ("/var/lib/mounted",)
+    for case in ("a", "b", "c", "d"):  # the root an in-place build stands in for /
+        mounted = tmp_path / case / "inplace" / "root" / "var" / "lib" / "mounted"
+        mounted.mkdir(parents=True)
+        (mounted / "token").write_text("secret")
+        for directory in (mounted.parent.parent, mounted.parent):
+            directory.chmod(0o1755)
+            os.chown(directory, 5, 5)
+            os.utime(directory, ns=(0, 0))
+    untouched = _same_as_chroot(
+        "FROM base\nRUN echo x > /x\n", base_without_var, tmp_path / "a", ignore_paths=ignore
+    )
+    assert not [path for path in untouched if path.startswith("/var")]
+    text = "FROM base\nRUN mkdir -p /var/cache/app && echo y > /var/cache/app/y\n"
+    tree = _same_as_chroot(text, base_without_var, tmp_path / "b", ignore_paths=ignore)
+    var = tree["/var"]
+    assert (var.type, var.mode, var.uid, var.gid) == ("dir", 0o755, 0, 0)
+    assert tree["/var/cache/app/y"].data == b"y\n"
+    assert "/var/lib" not in tree and "/var/lib/mounted/token" not in tree
+    text = "FROM base AS one\nRUN echo 1 > /one\nFROM base\nCOPY --from=one / /copied/\n"
+    tree = _same_as_chroot(text, base_without_var, tmp_path / "c", ignore_paths=ignore)
+    assert tree["/copied/one"].data == b"1\n" and "/copied/var" not in tree
+    text = "FROM base\nRUN mkdir -p /var/x && rmdir /var/x\n"  # chroot: /var stays, empty
+    tree = _same_as_chroot(text, base_without_var, tmp_path / "d", ignore_paths=ignore)
+    assert tree["/var"].mode == 0o755 and not [p for p in tree if p.startswith("/var/")]
+
+
+@pytest.mark.parametrize("inplace", [True, False], ids=["inplace", "chroot"])
+def test_run_that_changes_nothing_adds_no_layer(base: Image, tmp_path: Path, inplace: bool) -> None:
+    """The base has no /etc/hosts nor /etc/resolv.conf: a chroot RUN's sandbox makes them as
+    mount points and removes them, moving /etc's ctime; that is no change of /etc."""
+    text = "FROM base\nRUN true\nRUN mkdir /etc/tmp.d && rmdir /etc/tmp.d\n"
+    _, _, added = _build(text, base, tmp_path, inplace=inplace)
+    assert added == 0
 
 
 def test_ignored_paths_are_neither_wiped_nor_snapshotted(base: Image, tmp_path: Path) -> None:
@@ -165,7 +233,7 @@ def test_ignored_paths_are_neither_wiped_nor_snapshotted(base: Image, tmp_path: 
     (root / "cache/kept").write_text("an --ignore-path")
     (root / "junk").write_text("what / held before the build")
     text = "FROM base\nRUN test ! -e /junk && cat /cache/kept > /seen && echo x > /cache/new\n"
-    tree, _ = _build(text, base, tmp_path, inplace=True)
+    tree, _, _ = _build(text, base, tmp_path, inplace=True)
     assert tree["/seen"].data == b"an --ignore-path"
     assert not [path for path in tree if path.startswith("/cache")]
     assert (root / "cache/kept").exists() and (root / "cache/new").exists()

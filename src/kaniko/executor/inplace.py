@@ -11,8 +11,15 @@ needs no chroot and no mounts. :class:`InplaceBuild` owns ``/`` for one build:
   ``/proc``, ``/sys``, ``/dev``, every mount point, ``/var/run``, ``--ignore-path``, the
   workspace and the build context) and its base is extracted over it. Then its steps run
   as in chroot mode, except that RUN goes through :func:`kaniko.sandbox.inplace.run_inplace`
-  and the snapshots walk ``/`` minus the ignore list, plus every ``VOLUME`` the stage has
-  declared so far (as the Go kaniko, for the rest of the stage).
+  and the snapshots walk ``/`` minus the ignore list. ``VOLUME`` only records the path in
+  the config, as in chroot mode and BuildKit: later steps' writes below it are kept (the
+  Go kaniko ignored volume paths for the rest of the stage, because its volumes were real
+  mount points); a volume path that is a mount point of the container is ignored as any
+  mount is.
+* The wipe keeps the directories above ignored paths (``/etc`` above the mounted
+  ``/etc/hosts``, ``/var`` above ``/var/run`` or a service-account token): they belong to
+  the container, not to the stage, and :mod:`kaniko.executor.mountparents` makes them
+  look to the stage as a chroot build would (absent until a step uses them).
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
   ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
@@ -38,15 +45,14 @@ from pathlib import Path
 
 from kaniko.dockerfile.commands import Run
 from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.mountparents import MountParents
 from kaniko.executor.preload import preload
 from kaniko.executor.rootmove import move_tree, same_filesystem
 from kaniko.executor.stage import FilesystemSteps
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
-from kaniko.oci.config import ImageConfig
-from kaniko.oci.image import Image, Layer
+from kaniko.oci.image import Image
 from kaniko.plan import BuildPlan, Stage
-from kaniko.plan.model import Step
 from kaniko.sandbox.inplace import run_inplace
 from kaniko.sandbox.spec import RunSpec
 from kaniko.snapshot import Snapshotter
@@ -115,6 +121,7 @@ class InplaceBuild:
         self.ignore = inplace_ignore_list(ws, mountinfo)
         self.uses = stage_uses(plan)
         self.occupant: InplaceSteps | None = None
+        self.parents = MountParents(root, ())  # those of the occupant that no step used
         self.saved: dict[int, Path] = {}
         self._tempdir = tempfile.tempdir
         private_tmp = ws.base / "tmp"  # /tmp is the image's now; this one is ignored
@@ -152,6 +159,7 @@ class InplaceBuild:
             self.keep(occupant)
         self.occupant = None
         wipe_root(self.root, ignore=self.ignore)
+        parents = MountParents.reset(self.root, self.ignore)
         base = stage.base
         if isinstance(base, int) and base in self.saved and self._only_base_of(base, stage):
             saved = self.saved.pop(base)
@@ -160,6 +168,7 @@ class InplaceBuild:
             shutil.rmtree(saved, ignore_errors=True)
         else:
             self.ws.extract(steps.base, self.root, ignore=self.ignore)
+        self.parents = parents.still_new()
         self.occupant = steps
 
     def keep(self, steps: InplaceSteps) -> Path:
@@ -172,6 +181,7 @@ class InplaceBuild:
         target.mkdir(parents=True, mode=0o755)
         if self.occupant is steps and same_filesystem(self.root, target):
             moved = move_tree(self.root, target, steps.ignore)
+            self.parents.drop_unused(target)  # COPY --from must not find them there
             log.info("Kept stage %s in %s (%d entries moved)", steps.stage.label, target, moved)
             self.occupant = None
         else:
@@ -203,8 +213,6 @@ class InplaceSteps(ChrootSteps):
         super().__init__(ws, stage, base)
         self.build = build
         self.ignore = build.ignore
-        self._inherited = frozenset(base.config().config.volumes)
-        self._volumes: frozenset[str] = frozenset()
 
     def _ensure_root(self) -> tuple[Path, Snapshotter]:
         if self.root is None or self.snapshotter is None:
@@ -214,18 +222,11 @@ class InplaceSteps(ChrootSteps):
         return self.root, self.snapshotter
 
     def _ignored(self, rel: str) -> bool:
-        return self.ignore.ignored_rel(rel)
+        return self.ignore.ignored_rel(rel) or self.build.parents.hides(rel)
 
     def finished_root(self) -> Path:
         """Where ``COPY --from`` reads this stage: its kept tree (moved out of ``/`` now)."""
         return self.build.keep(self)
-
-    def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
-        declared = frozenset(config.config.volumes) - self._inherited
-        if declared != self._volumes:  # VOLUME paths are ignored from their VOLUME on
-            self._volumes = declared
-            self.ignore = self.build.ignore.with_paths(sorted(declared))
-        return super().run_step(step, config)
 
     def _execute(self, spec: RunSpec, on_output: Callable[[str], None]) -> int:
         if self.build.root == ROOT:
