@@ -23,7 +23,7 @@ import pytest
 
 from kaniko.executor.executor import build
 from kaniko.options import BuildOptions, OutputOptions
-from tests.e2e.pod.conftest import PodImage, PodSecrets
+from tests.e2e.pod.conftest import PodImage
 from tests.e2e.pod.runtime import Volume, run_pod
 from tests.lab.flatten import DIR, Tree, compare_configs, compare_trees, fetch, flatten_layers
 from tests.lab.images import PATH_ENV, busybox_rootfs, layer_from_dir, make_image, push_raw
@@ -75,11 +75,7 @@ def _digest(registry: Registry, repo: str) -> str:
 
 
 def test_inplace_build_in_a_pod_matches_the_host_build(
-    pod_image: PodImage,
-    pod_secrets: PodSecrets,
-    registry_token: Registry,
-    registry_plain: Registry,
-    tmp_path: Path,
+    pod_image: PodImage, registry_plain: Registry, tmp_path: Path
 ) -> None:
     base = _base_without_var(registry_plain, tmp_path)
     context = tmp_path / "context"
@@ -105,7 +101,7 @@ def test_inplace_build_in_a_pod_matches_the_host_build(
         f"--insecure-registry={registry_plain.host}",
         f"--destination={registry_plain.host}/semantics/inplace-pod:latest",
     ]
-    volumes = [Volume(context, "/workspace"), Volume(token, TOKEN_DIR), *pod_secrets.volumes]
+    volumes = [Volume(context, "/workspace"), Volume(token, TOKEN_DIR)]
     done = run_pod(pod_image.ref, argv, volumes)
     log = done.stdout + done.stderr
     assert done.returncode == 0, f"exit {done.returncode}\n{log[-4000:]}"
