@@ -13,6 +13,7 @@ from kaniko.images.empty import scratch
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.image import BytesLayer, FileLayer, Image, Layer, RawImage
 from kaniko.oci.platform import Platform
+from kaniko.oci.streams import LayerSpooler
 from tests.images.helpers import LAYER1_FILES, make_tar, sha, two_layer_image
 
 TAR = make_tar(LAYER1_FILES)
@@ -86,6 +87,25 @@ def test_missing_spool_file_is_an_image_error(tmp_path) -> None:
 def test_corrupt_blob_cannot_give_a_diff_id() -> None:
     with pytest.raises(ImageError, match="cannot decompress"):
         BytesLayer.from_blob(b"not gzip at all", mt.DOCKER_LAYER)
+
+
+def test_truncated_zstd_blob_cannot_give_a_diff_id() -> None:
+    # zstandard's own stream reader ends quietly inside a cut frame; layers must not.
+    blob = BLOBS[mt.OCI_LAYER_ZSTD]
+    with pytest.raises(ImageError, match=r"cannot decompress .*inside a frame"):
+        BytesLayer.from_blob(blob[:-20], mt.OCI_LAYER_ZSTD)
+
+
+def test_blob_compressed_otherwise_than_its_media_type_says() -> None:
+    with pytest.raises(ImageError, match=r"cannot decompress .*not zstd data .*gzip"):
+        BytesLayer.from_blob(BLOBS[mt.DOCKER_LAYER], mt.OCI_LAYER_ZSTD)
+
+
+def test_from_tar_compresses_as_the_snapshot_spooler_does(tmp_path) -> None:
+    with LayerSpooler(tmp_path, "gzip") as spool:
+        spool.write(TAR)
+    spooled = spool.finish()
+    assert str(BytesLayer.from_tar(TAR).digest) == str(spooled.digest)
 
 
 def test_protocols_are_runtime_checkable() -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from kaniko.errors import ImageError
 from kaniko.iotools import TeeReader
+from kaniko.oci.compress import DecompressionError, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher
-from kaniko.oci.image import DECOMPRESSION_ERRORS, Image, Layer, open_decompressed
+from kaniko.oci.image import Image, Layer
 
 CHUNK = 1 << 20
 
@@ -75,8 +76,8 @@ def _check_layer(desc: Descriptor, layer: Layer, diff_id: Digest) -> None:
             with open_decompressed(tee, desc.media_type) as tar:
                 while chunk := tar.read(CHUNK):
                     uncompressed.update(chunk)
-        except DECOMPRESSION_ERRORS as exc:
-            problem = f"cannot decompress ({desc.media_type}): {exc or type(exc).__name__}"
+        except DecompressionError as exc:
+            problem = f"cannot decompress ({desc.media_type}): {exc}"
         while tee.read(CHUNK):  # whatever follows the compressed stream counts too
             pass
     if compressed.size != desc.size:

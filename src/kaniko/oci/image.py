@@ -10,8 +10,7 @@ implement it. :class:`RawImage` is an image whose manifest and config bytes are 
 
 Layers here: :class:`FileLayer` (a compressed blob on disk with known digests, what a
 snapshot spools and what an OCI layout holds) and :class:`BytesLayer` (small blobs, tests).
-:func:`open_decompressed` turns a compressed stream into the tar stream for any layer media
-type: gzip through ``isal``, zstd through ``zstandard``, uncompressed passed through.
+Compressing and decompressing go through :mod:`kaniko.oci.compress`, the one codec path.
 """
 
 from __future__ import annotations
@@ -24,11 +23,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, cast, runtime_checkable
 
-import zstandard
-from isal import igzip, isal_zlib
-
 from kaniko.errors import ImageError
 from kaniko.oci import mediatypes as mt
+from kaniko.oci.compress import DecompressionError, compress, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher, VerifyingReader, sha256_of
@@ -99,48 +96,14 @@ def layer_descriptor(layer: Layer) -> Descriptor:
     return Descriptor(layer.media_type, layer.digest, layer.size)
 
 
-@contextlib.contextmanager
-def open_decompressed(stream: BinaryIO, media_type: str) -> Iterator[BinaryIO]:
-    """The uncompressed view of ``stream``, a layer blob of ``media_type``."""
-    compression = mt.layer_compression(media_type)
-    if compression == "none":
-        yield stream
-    elif compression == "gzip":
-        with igzip.IGzipFile(fileobj=stream, mode="rb") as unzipped:
-            yield cast(BinaryIO, unzipped)
-    else:
-        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        with reader:
-            yield cast(BinaryIO, reader)
-
-
-# What the decompressors raise on corrupt or truncated input.
-DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    EOFError,
-    ValueError,
-    zstandard.ZstdError,
-    isal_zlib.error,
-)
-
-
-def compress(data: bytes, compression: mt.Compression, level: int | None = None) -> bytes:
-    """``data`` compressed as a layer blob (gzip with mtime 0, so the output is stable)."""
-    if compression == "none":
-        return data
-    if compression == "gzip":
-        return igzip.compress(data, 3 if level is None else level, mtime=0)
-    return zstandard.ZstdCompressor(level=3 if level is None else level).compress(data)
-
-
 def _diff_id_of(opener: Callable[[], AbstractContextManager[BinaryIO]], media_type: str) -> Digest:
     hasher = Hasher()
     try:
         with opener() as blob, open_decompressed(blob, media_type) as tar:
             while chunk := tar.read(CHUNK):
                 hasher.update(chunk)
-    except DECOMPRESSION_ERRORS as exc:
-        raise ImageError(f"cannot decompress {media_type} layer: {exc}") from None
+    except DecompressionError as exc:
+        raise ImageError(f"cannot decompress {media_type} layer: {exc}") from exc
     return hasher.digest()
 
 
