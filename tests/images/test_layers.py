@@ -67,7 +67,7 @@ def test_verifying_file_layer_rejects_changed_content(tmp_path) -> None:
     blob = BLOBS[mt.DOCKER_LAYER]
     path = tmp_path / "blob"
     path.write_bytes(blob)
-    good = FileLayer(str(path), sha(blob), sha(TAR), len(blob), mt.DOCKER_LAYER, verify=True)
+    good = FileLayer(path, sha(blob), sha(TAR), len(blob), mt.DOCKER_LAYER, verify=True)
     with good.open_compressed() as f:
         assert f.read() == blob
     path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
@@ -79,7 +79,7 @@ def test_verifying_file_layer_rejects_changed_content(tmp_path) -> None:
 
 
 def test_missing_spool_file_is_an_image_error(tmp_path) -> None:
-    layer = FileLayer(str(tmp_path / "gone"), sha(b"x"), sha(b"y"), 1, mt.DOCKER_LAYER)
+    layer = FileLayer(tmp_path / "gone", sha(b"x"), sha(b"y"), 1, mt.DOCKER_LAYER)
     with pytest.raises(ImageError, match="cannot open"), layer.open_compressed():
         pass
 
@@ -105,7 +105,7 @@ def test_from_tar_compresses_as_the_snapshot_spooler_does(tmp_path) -> None:
     with LayerSpooler(tmp_path, "gzip") as spool:
         spool.write(TAR)
     spooled = spool.finish()
-    assert str(BytesLayer.from_tar(TAR).digest) == str(spooled.digest)
+    assert BytesLayer.from_tar(TAR).digest == spooled.digest
 
 
 def test_protocols_are_runtime_checkable() -> None:

@@ -34,10 +34,8 @@ from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
 from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer, Image, Layer
 from kaniko.oci.platform import Platform
-from kaniko.oci.streams import SpooledLayer
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
 from kaniko.progress import SILENT, Reporter
@@ -159,16 +157,6 @@ class Workspace:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _file_layer(spooled: SpooledLayer) -> FileLayer:
-    return FileLayer(
-        str(spooled.path),
-        Digest.parse(spooled.digest),
-        Digest.parse(spooled.diff_id),
-        spooled.size,
-        spooled.media_type,
-    )
-
-
 class ChrootSteps:
     """The :class:`~kaniko.executor.stage.FilesystemSteps` of one stage in chroot mode."""
 
@@ -229,15 +217,14 @@ class ChrootSteps:
             changes = snap.after_step(self._workdir(config, root))
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
-        spooled = snap.layer(changes)
-        return None if spooled is None else _file_layer(spooled)
+        return snap.layer(changes)
 
     def finish(self) -> Sequence[Layer]:
         """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
         if self.snapshotter is None or not self.snapshotter.single_snapshot:
             return ()
-        spooled = self.snapshotter.layer(self.snapshotter.after_step(last=True))
-        return () if spooled is None else (_file_layer(spooled),)
+        layer = self.snapshotter.layer(self.snapshotter.after_step(last=True))
+        return () if layer is None else (layer,)
 
     def _run(self, step: Step, instr: Run, config: ImageConfig, root: Path) -> None:
         shell = config.config.shell or DEFAULT_SHELL

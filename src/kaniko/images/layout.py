@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from kaniko.errors import FilesystemError, ImageError
 from kaniko.images.atomic import atomic_file, copy_verified, write_atomic
@@ -153,7 +154,7 @@ def _image(
         blob = blob_path(path, desc.digest)
         if not os.path.isfile(blob):
             raise ImageError(f"{path}: blob {desc.digest} is missing")
-        layers.append(FileLayer(blob, desc.digest, diff_id, desc.size, desc.media_type, True))
+        layers.append(FileLayer(Path(blob), desc.digest, diff_id, desc.size, desc.media_type, True))
     return RawImage(raw_manifest, raw_config, layers, what=what)
 
 

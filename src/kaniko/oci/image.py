@@ -8,8 +8,9 @@ An :class:`Image` is a manifest, a config and its layers. Remote images, docker 
 OCI layouts, ``scratch``, cache hits and the images :mod:`kaniko.images.mutate` derives all
 implement it. :class:`RawImage` is an image whose manifest and config bytes are known.
 
-Layers here: :class:`FileLayer` (a compressed blob on disk with known digests, what a
-snapshot spools and what an OCI layout holds) and :class:`BytesLayer` (small blobs, tests).
+Layers here: :class:`FileLayer` (a compressed blob on disk with known digests: what
+:class:`~kaniko.oci.streams.LayerSpooler` spools a snapshot into, and what an OCI layout
+holds) and :class:`BytesLayer` (small blobs, tests).
 Compressing and decompressing go through :mod:`kaniko.oci.compress`, the one codec path.
 """
 
@@ -21,6 +22,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, Protocol, cast, runtime_checkable
 
 from kaniko.errors import ImageError
@@ -115,7 +117,7 @@ class FileLayer:
     blobs read from disk that something else wrote, such as an OCI layout).
     """
 
-    path: str
+    path: Path
     digest: Digest
     diff_id: Digest
     size: int
@@ -123,14 +125,22 @@ class FileLayer:
     verify: bool = False
 
     @classmethod
-    def from_file(cls, path: str, media_type: str, *, verify: bool = False) -> FileLayer:
+    def from_file(
+        cls, path: str | os.PathLike[str], media_type: str, *, verify: bool = False
+    ) -> FileLayer:
         """Describe an existing blob file by reading it (digest, size and diff ID)."""
+        path = Path(path)
         hasher = Hasher()
         with open(path, "rb") as blob:
             while chunk := blob.read(CHUNK):
                 hasher.update(chunk)
         diff_id = _diff_id_of(lambda: open(path, "rb"), media_type)  # noqa: SIM115
         return cls(path, hasher.digest(), diff_id, hasher.size, media_type, verify)
+
+    @property
+    def compression(self) -> mt.Compression:
+        """How the blob is compressed (what its media type says)."""
+        return mt.layer_compression(self.media_type)
 
     @contextlib.contextmanager
     def open_compressed(self) -> Iterator[BinaryIO]:
@@ -152,8 +162,7 @@ class FileLayer:
 
     def remove(self) -> None:
         """Delete the spool file (a layer that is no longer needed)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from kaniko.errors import UsageError
 from kaniko.fs.diff import SNAPSHOT_MODES, ChangeSet, SnapshotMode, diff
 from kaniko.fs.inventory import IgnoreFn, Inventory
+from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
-from kaniko.oci.streams import SpooledLayer
 from kaniko.snapshot.layer import LayerOptions, write_layer
 from kaniko.snapshot.paths import update_paths
 
@@ -120,7 +120,7 @@ class Snapshotter:
             return self.take() if last else ChangeSet()
         return self.take() if paths is None else self.take_paths(paths)
 
-    def layer(self, changes: ChangeSet) -> SpooledLayer | None:
+    def layer(self, changes: ChangeSet) -> FileLayer | None:
         """``changes`` written as one spooled layer, or ``None`` for an empty change set."""
         return write_layer(self.root, changes, self.layer_options)
 
