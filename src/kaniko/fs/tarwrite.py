@@ -10,9 +10,10 @@ emit ``.wh.NAME``) or ``opaque`` (a directory whose lower content is hidden: emi
 * entries are sorted by path components (byte-wise), so the order never depends on the
   caller or on the file system;
 * members are PAX, with numeric uid/gid and empty user/group names, mode including
-  setuid/setgid/sticky, every xattr (except ``security.selinux``, a host label) as
-  ``SCHILY.xattr.NAME``, and the mtime to the nanosecond in a PAX ``mtime`` record where it
-  has a fraction; atime and ctime are never written;
+  setuid/setgid/sticky, every xattr (read by :func:`kaniko.fs.fileattrs.read_xattrs`, so
+  not ``security.selinux``, a host label) as ``SCHILY.xattr.NAME``, and the mtime to the
+  nanosecond in a PAX ``mtime`` record where it has a fraction; atime and ctime are never
+  written;
 * a non-directory with more than one link whose inode was already emitted becomes a hard
   link to the first path emitted (the first in sorted order);
 * whiteouts are empty regular files, mode 0, owned by 0:0, mtime 0 (or the epoch);
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple
 
 from kaniko.errors import FilesystemError, UsageError
+from kaniko.fs.fileattrs import Xattrs, read_xattrs
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path
 
@@ -41,7 +43,6 @@ EntryKind = Literal["file", "whiteout", "opaque"]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 COPY_CHUNK = 1 << 20
-EXCLUDED_XATTRS = frozenset({"security.selinux"})
 _NS = 1_000_000_000
 
 
@@ -224,22 +225,6 @@ def _ascii(raw: bytes) -> bytes:
     return bytes(c if c < 128 else ord("?") for c in raw[:100])
 
 
-def _xattrs(path: str) -> list[tuple[str, bytes]]:
-    try:
-        names = os.listxattr(path, follow_symlinks=False)
-    except OSError:
-        return []  # file system without xattr support
-    found = []
-    for name in sorted(names):
-        if name in EXCLUDED_XATTRS:
-            continue
-        try:
-            found.append((name, os.getxattr(path, name, follow_symlinks=False)))
-        except OSError:
-            continue  # removed meanwhile, or not readable from here
-    return found
-
-
 _TYPEFLAGS = {
     stat.S_IFDIR: DIRTYPE,
     stat.S_IFLNK: SYMTYPE,
@@ -287,7 +272,7 @@ class _LayerWriter:
             if first != name:
                 self.out.write(encode_header(name, LNKTYPE, mtime_ns=mtime, link=first, **common))
                 return
-        xattrs = _xattrs(path)
+        xattrs = read_xattrs(path)
         if fmt == stat.S_IFREG:
             self._file(name, path, st, mtime, xattrs, common)
             return
@@ -312,7 +297,7 @@ class _LayerWriter:
         path: str,
         st: os.stat_result,
         mtime: int,
-        xattrs: list[tuple[str, bytes]],
+        xattrs: Xattrs,
         common: dict[str, int],
     ) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)

@@ -26,7 +26,8 @@ from typing import BinaryIO
 
 from kaniko.errors import FilesystemError, ImageError, KanikoError
 from kaniko.fs.entries import LayerApplier
-from kaniko.fs.entrymeta import Notices, UnpackStats
+from kaniko.fs.entrymeta import UnpackStats, unpack_notices
+from kaniko.fs.fileattrs import Notices
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
 from kaniko.oci.compress import READ_CHUNK, open_decompressed
@@ -48,7 +49,7 @@ def apply_layer(
     ``media_type`` only names the layer in error messages. Every failure is a
     :class:`~kaniko.errors.FilesystemError` naming the entry (or the stream) at fault.
     """
-    return _apply(stream, os.path.abspath(root), ignore, Notices(), media_type or "layer")
+    return _apply(stream, os.path.abspath(root), ignore, unpack_notices(), media_type or "layer")
 
 
 def _apply(
@@ -144,7 +145,7 @@ def extract_image(
     base = os.path.abspath(root)
     attempt = 0
     while True:
-        notices = Notices()
+        notices = unpack_notices()
         try:
             results = []
             for index, opener in enumerate(openers, 1):

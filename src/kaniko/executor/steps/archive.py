@@ -26,10 +26,10 @@ from typing import IO
 from kaniko.errors import BuildError, FilesystemError, KanikoError
 from kaniko.executor.steps.dest import Dest
 from kaniko.executor.steps.meta import Meta
+from kaniko.fs.entrymeta import member_times, member_xattrs
 from kaniko.fs.safepath import clean_relpath, resolve_rel
 from kaniko.oci.compress import READ_CHUNK, open_decompressed
 
-_NS = 1_000_000_000
 _BLOCK = tarfile.BLOCKSIZE
 
 
@@ -129,29 +129,13 @@ def _meta(member: tarfile.TarInfo) -> Meta:
         tarfile.CHRTYPE: stat.S_IFCHR,
         tarfile.BLKTYPE: stat.S_IFBLK,
     }
-    mtime = _pax_ns(member.pax_headers.get("mtime")) or int(member.mtime * _NS)
-    atime = _pax_ns(member.pax_headers.get("atime")) or mtime
-    xattrs = tuple(
-        sorted(
-            (key.removeprefix("SCHILY.xattr."), value.encode("utf-8", "surrogateescape"))
-            for key, value in member.pax_headers.items()
-            if key.startswith("SCHILY.xattr.")
-        )
-    )
+    atime, mtime = member_times(member)
+    xattrs = tuple(sorted(member_xattrs(member)))
     rdev = 0
     if member.ischr() or member.isblk():
         rdev = os.makedev(member.devmajor, member.devminor)
     kind = kinds.get(member.type, stat.S_IFREG)
     return Meta(kind | (member.mode & 0o7777), member.uid, member.gid, atime, mtime, xattrs, rdev)
-
-
-def _pax_ns(raw: str | None) -> int | None:
-    if not raw:
-        return None
-    whole, _, frac = raw.lstrip("+").partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()):
-        return None
-    return int(whole) * _NS + int((frac + "000000000")[:9])
 
 
 def _copy(source: IO[bytes], fd: int, member: tarfile.TarInfo, label: str) -> None:
