@@ -1,5 +1,8 @@
 """Small stream helpers shared by every layer (standard library only).
 
+:data:`CHUNK` is the one unit in which streams are read, copied and buffered (1 MiB: big
+enough that per-call overhead vanishes, small enough to bound memory per stream).
+:func:`write_all` writes a whole buffer to a descriptor (``os.write`` may write less).
 :class:`ReadOnlyRaw` gives a read-only raw stream its ``readable``/``readinto`` from its
 ``read``, so it can sit under :class:`io.BufferedReader`, ``tarfile`` and the
 decompressors. :class:`TeeReader` passes reads through and shows each chunk to an
@@ -9,8 +12,19 @@ observer (a hasher, a byte counter, a progress bar).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from typing import BinaryIO
+
+CHUNK = 1 << 20
+"""Bytes per read, copy step or stream buffer."""
+
+
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write all of ``data`` to descriptor ``fd`` (``os.write`` may write only a part)."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class ReadOnlyRaw(io.RawIOBase):

@@ -35,8 +35,8 @@ from kaniko.fs.whiteout import (
     prune,
     remove_tree,
 )
+from kaniko.iotools import CHUNK, write_all
 
-CHUNK = 1 << 20
 _ZEROS = bytes(CHUNK)
 _HOLE_MIN = 4096  # smallest all-zero chunk turned into a hole
 
@@ -193,9 +193,7 @@ class LayerApplier:
                 os.lseek(fd, n, os.SEEK_CUR)
                 hole = True
             else:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, chunk)
                 hole = False
             total += n
         if hole:

@@ -38,11 +38,11 @@ from kaniko.errors import FilesystemError, UsageError
 from kaniko.fs.fileattrs import Xattrs, read_xattrs
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path
+from kaniko.iotools import CHUNK
 
 EntryKind = Literal["file", "whiteout", "opaque"]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-COPY_CHUNK = 1 << 20
 _NS = 1_000_000_000
 
 
@@ -242,7 +242,7 @@ class _LayerWriter:
         self.clamp = clamp  # the epoch when reproducible
         self.dirs: set[str] = set()
         self.links: dict[tuple[int, int], str] = {}
-        self.buffer = bytearray(COPY_CHUNK)
+        self.buffer = bytearray(CHUNK)
 
     def emit(self, name: str, kind: str) -> None:
         parent = posixpath.dirname(name)
@@ -311,7 +311,7 @@ class _LayerWriter:
             )
             view, left = memoryview(self.buffer), size
             while left:
-                n = os.readv(fd, [view[: min(left, COPY_CHUNK)]])
+                n = os.readv(fd, [view[: min(left, CHUNK)]])
                 if n == 0:
                     raise FilesystemError(f"{name}: shrank while writing the layer")
                 self.out.write(view[:n])

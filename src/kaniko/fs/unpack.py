@@ -30,7 +30,8 @@ from kaniko.fs.entrymeta import UnpackStats, unpack_notices
 from kaniko.fs.fileattrs import Notices
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
-from kaniko.oci.compress import READ_CHUNK, open_decompressed
+from kaniko.iotools import CHUNK
+from kaniko.oci.compress import open_decompressed
 
 __all__ = ["UnpackStats", "apply_layer", "extract_image", "wipe_root"]
 
@@ -78,7 +79,7 @@ def _apply(
                 for member in _members(tar, tally):
                     stats.entries += 1
                     applier.apply(tar, member)
-            while data.read(READ_CHUNK):
+            while data.read(CHUNK):
                 pass  # to the end: checks the compressed stream's trailer and checksum
         applier.finish()
     except FilesystemError as e:

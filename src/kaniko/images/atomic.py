@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from kaniko.errors import ImageError
+from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest, Hasher
-
-CHUNK = 1 << 20
 
 
 @contextlib.contextmanager

@@ -11,14 +11,12 @@ uncompressed in a single pass.
 from __future__ import annotations
 
 from kaniko.errors import ImageError
-from kaniko.iotools import TeeReader
+from kaniko.iotools import CHUNK, TeeReader
 from kaniko.oci.compress import DecompressionError, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher
 from kaniko.oci.image import Image, Layer
-
-CHUNK = 1 << 20
 
 
 def validate(image: Image) -> None:

@@ -26,6 +26,7 @@ import zstandard
 from isal import igzip, igzip_threaded, isal_zlib
 
 from kaniko.errors import ImageError, UsageError
+from kaniko.iotools import CHUNK
 from kaniko.oci.mediatypes import Compression, layer_compression
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -34,7 +35,6 @@ BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 
 DEFAULT_ZSTD_LEVEL = 3
-READ_CHUNK = 1 << 20
 
 # zlib level (1-9) -> ISA-L level (0-3); zlib's default 6 maps to ISA-L's default 2.
 _ISAL_LEVELS = {1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 2, 8: 3, 9: 3}
@@ -196,7 +196,7 @@ class _ZstdReader(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while self._out_pos >= len(self._output):
             if self._pos >= len(self._input):
-                self._input, self._pos = self._source.read(READ_CHUNK) or b"", 0
+                self._input, self._pos = self._source.read(CHUNK) or b"", 0
                 if not self._input:
                     if self._in_frame:
                         raise zstandard.ZstdError("input ends inside a frame")
@@ -235,7 +235,7 @@ class DecompressedReader(io.BufferedReader):
     """What :func:`open_decompressed` returns: a buffered reader that knows its ``kind``."""
 
     def __init__(self, raw: io.RawIOBase, kind: str) -> None:
-        super().__init__(raw, READ_CHUNK)
+        super().__init__(raw, CHUNK)
         self.kind = kind
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kaniko.errors import ImageError
-from kaniko.iotools import ReadOnlyRaw
+from kaniko.iotools import CHUNK, ReadOnlyRaw
 
 # Hex length of each supported algorithm's encoded part.
 SUPPORTED_ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
@@ -175,7 +175,7 @@ class VerifyingReader(ReadOnlyRaw):
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
             chunks = []
-            while chunk := self.read(1 << 20):
+            while chunk := self.read(CHUNK):
                 chunks.append(chunk)
             return b"".join(chunks)
         if size == 0:
@@ -189,7 +189,7 @@ class VerifyingReader(ReadOnlyRaw):
 
     def verify_to_end(self) -> None:
         """Drain whatever is left and run the final check."""
-        while self.read(1 << 20):
+        while self.read(CHUNK):
             pass
 
 

@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, cast, runtime_checkable
 
 from kaniko.errors import ImageError
+from kaniko.iotools import CHUNK
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.compress import DecompressionError, compress, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher, VerifyingReader, sha256_of
 from kaniko.oci.manifest import Manifest
-
-CHUNK = 1 << 20
 
 
 @runtime_checkable

@@ -25,14 +25,16 @@ from types import TracebackType
 from typing import BinaryIO
 
 from kaniko.errors import FilesystemError
+from kaniko.iotools import CHUNK
 from kaniko.oci.compress import Compressor, compressor
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression, layer_media_type
 
 _SUFFIX = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
-_SPOOL_BUFFER = 1 << 20
-_BLOCK = 1 << 20  # the compressor always sees 1 MiB pieces: same tar bytes, same blob
+# The compressor always sees 1 MiB pieces: same tar bytes, same blob. Part of the output
+# format (ISA-L's output depends on how its input is split): never tie it to CHUNK.
+_BLOCK = 1 << 20
 
 
 class _Worker:
@@ -102,7 +104,7 @@ class LayerSpooler:
         self._result: FileLayer | None = None
         fd, name = tempfile.mkstemp(prefix="layer-", suffix=_SUFFIX[compression], dir=dir)
         self.path = Path(name)
-        self._file = open(fd, "wb", buffering=_SPOOL_BUFFER)  # noqa: SIM115 - owned here
+        self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
         self._worker = _Worker(comp, self._file)
 
     # -- file object protocol -------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import BinaryIO
 import httpx
 
 from kaniko.errors import ImageError, RegistryError
+from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest, VerifyingReader
 from kaniko.oci.mediatypes import MANIFEST_ACCEPT, SCHEMA1_TYPES
 from kaniko.registry.auth import reason, scope
@@ -27,7 +28,6 @@ from kaniko.registry.transport import Endpoint, Transport
 log = logging.getLogger(__name__)
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024  # the distribution spec's recommended limit
-CHUNK = 1 << 20
 Progress = Callable[[int], None]
 
 

@@ -28,7 +28,8 @@ from kaniko.executor.steps.dest import Dest
 from kaniko.executor.steps.meta import Meta
 from kaniko.fs.entrymeta import member_times, member_xattrs
 from kaniko.fs.safepath import clean_relpath, resolve_rel
-from kaniko.oci.compress import READ_CHUNK, open_decompressed
+from kaniko.iotools import CHUNK, write_all
+from kaniko.oci.compress import open_decompressed
 
 _BLOCK = tarfile.BLOCKSIZE
 
@@ -55,7 +56,7 @@ def extract(path: str, dest: Dest, target: str, label: str) -> None:
             tarfile.open(
                 fileobj=data,
                 mode="r|",
-                bufsize=READ_CHUNK,
+                bufsize=CHUNK,
                 encoding="utf-8",
                 errors="surrogateescape",
             ) as tar,
@@ -140,10 +141,8 @@ def _meta(member: tarfile.TarInfo) -> Meta:
 
 def _copy(source: IO[bytes], fd: int, member: tarfile.TarInfo, label: str) -> None:
     total = 0
-    while chunk := source.read(READ_CHUNK):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view) :]
+    while chunk := source.read(CHUNK):
+        write_all(fd, chunk)
         total += len(chunk)
     if total != member.size:
         raise BuildError(f"{label}: archive entry {member.name!r} is truncated")

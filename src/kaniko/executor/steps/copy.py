@@ -56,6 +56,7 @@ from kaniko.executor.steps.sources import Found, Root, clean_source, find, has_w
 from kaniko.executor.steps.sources import pattern_matcher as make_matcher
 from kaniko.executor.steps.tree import Filters, copy_entry, copy_tree
 from kaniko.fs.safepath import resolve_rel
+from kaniko.iotools import write_all
 from kaniko.sandbox.users import resolve_chown
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ def _place(
             meta = Meta(stat.S_IFREG | 0o644, 0, 0, now, now)
             dst = _file_target(dest, target, item.name, dir_syntax)
             dest.make_parents(posixpath.dirname(dst))
-            dest.file(dst, meta, lambda fd: _write_all(fd, item.data))
+            dest.file(dst, meta, lambda fd: write_all(fd, item.data))
             return
         got = item.download
         assert got is not None
@@ -270,9 +271,3 @@ def _extract(path: str, dest: Dest, target: str, owner: tuple[int, int] | None, 
     dest.make_parents(posixpath.dirname(target))
     top = dest.directory(target, None, top=True)
     archive.extract(path, dest.derive(Policy(owner, None), replace=True), top, label)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

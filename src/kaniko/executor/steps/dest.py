@@ -36,6 +36,7 @@ from kaniko.executor.steps.meta import Meta, Policy
 from kaniko.fs import fileattrs
 from kaniko.fs.fileattrs import Notices
 from kaniko.fs.safepath import full_path, resolve_rel
+from kaniko.iotools import CHUNK, write_all
 
 log = logging.getLogger(__name__)
 
@@ -296,10 +297,8 @@ def _copy_fd(src: int, dst: int) -> None:
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EXDEV):
             raise
-    while chunk := os.read(src, 1 << 20):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view) :]
+    while chunk := os.read(src, CHUNK):
+        write_all(dst, chunk)
 
 
 def _unlink_quietly(path: str) -> None:
