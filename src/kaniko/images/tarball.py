@@ -32,7 +32,6 @@ from kaniko.refs import DEFAULT_TAG, InvalidReferenceError, Reference
 
 _FORMAT = tarfile.PAX_FORMAT  # plain ustar headers unless a blob is over 8 GiB
 _TRUNCATED = "unexpected end of data"  # what tarfile says when a source runs short
-_EXTENSIONS = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
 
 
 def repo_tag(text: str) -> str:
@@ -78,7 +77,7 @@ def config_name(digest: Digest) -> str:
 
 def layer_name(digest: Digest, media_type: str) -> str:
     """The archive member name of a layer blob."""
-    return digest.hex + _EXTENSIONS[mt.layer_compression(media_type)]
+    return digest.hex + mt.layer_suffix(mt.layer_compression(media_type))
 
 
 def write_docker_tarball(image: Image, path: str, tags: Sequence[str]) -> None:

@@ -58,6 +58,7 @@ _LAYERS: dict[str, tuple[str, Compression, bool]] = {
     OCI_LAYER_NONDIST_GZIP: ("oci", "gzip", False),
     OCI_LAYER_NONDIST_ZSTD: ("oci", "zstd", False),
 }
+_SUFFIXES: dict[Compression, str] = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
 _BY_TRAITS = {traits: media_type for media_type, traits in _LAYERS.items()}
 
 
@@ -100,6 +101,11 @@ def is_distributable(media_type: str) -> bool:
 def layer_compression(media_type: str) -> Compression:
     """How a layer blob of ``media_type`` is compressed."""
     return _traits(media_type)[1]
+
+
+def layer_suffix(compression: Compression) -> str:
+    """The file name ending of a layer blob compressed so (``.tar.gz``, ``.tar.zst``, ``.tar``)."""
+    return _SUFFIXES[compression]
 
 
 def layer_media_type(

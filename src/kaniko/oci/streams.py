@@ -29,9 +29,8 @@ from kaniko.iotools import CHUNK
 from kaniko.oci.compress import Compressor, compressor
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer
-from kaniko.oci.mediatypes import Compression, layer_media_type
+from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
 
-_SUFFIX = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
 # The compressor always sees 1 MiB pieces: same tar bytes, same blob. Part of the output
 # format (ISA-L's output depends on how its input is split): never tie it to CHUNK.
 _BLOCK = 1 << 20
@@ -102,7 +101,7 @@ class LayerSpooler:
         self._written = 0
         self._pending = bytearray()  # input not yet handed to the compressor
         self._result: FileLayer | None = None
-        fd, name = tempfile.mkstemp(prefix="layer-", suffix=_SUFFIX[compression], dir=dir)
+        fd, name = tempfile.mkstemp(prefix="layer-", suffix=layer_suffix(compression), dir=dir)
         self.path = Path(name)
         self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
         self._worker = _Worker(comp, self._file)
