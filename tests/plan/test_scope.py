@@ -9,8 +9,8 @@ import pytest
 from kaniko.dockerfile import commands as c
 from kaniko.dockerfile.parser import parse
 from kaniko.oci.platform import Platform
+from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan import BuildPlan, make_plan
-from kaniko.plan.scope import DEFAULT_PATH
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")

@@ -35,6 +35,7 @@ from kaniko.fs.unpack import extract_image
 from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import FileLayer, Image, Layer
+from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
@@ -189,6 +190,7 @@ class ChrootSteps:
             compression=out.compression or "gzip",
             level=out.compression_level if out.compression_level > 0 else None,
             reproducible=out.reproducible,
+            epoch=out.source_date_epoch,
             oci=self.oci,
             single_snapshot=snap.single_snapshot,
         )
@@ -198,7 +200,7 @@ class ChrootSteps:
     @property
     def oci(self) -> bool:
         """Whether this stage's layers get OCI media types (an OCI base, or zstd)."""
-        return self.ws.options.output.compression == "zstd" or not self.base.manifest().is_docker
+        return uses_oci_types(self.ws.options.output.compression, self.base.media_type)
 
     def finished_root(self) -> Path:
         """The stage's root after its last step (extracted now if no step needed it)."""

@@ -33,10 +33,9 @@ from kaniko.dockerfile.commands import (
 )
 from kaniko.errors import DockerfileError
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import HealthConfig
+from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 METADATA = (
     Arg, Env, Label, Expose, Volume, Workdir, User, Cmd, Entrypoint, Shell, StopSignal,
     Healthcheck, Maintainer, Onbuild,

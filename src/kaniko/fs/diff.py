@@ -30,7 +30,8 @@ from typing import Literal, get_args
 from kaniko.fs.inventory import META_FIELDS, FileRecord, IgnoreFn, with_digests
 
 SnapshotMode = Literal["full", "redo", "time"]
-SNAPSHOT_MODES: tuple[str, ...] = get_args(SnapshotMode)
+"""How changes are found (``--snapshot-mode``): see the module docstring."""
+SNAPSHOT_MODES: tuple[SnapshotMode, ...] = get_args(SnapshotMode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ emit ``.wh.NAME``) or ``opaque`` (a directory whose lower content is hidden: emi
 * a non-directory with more than one link whose inode was already emitted becomes a hard
   link to the first path emitted (the first in sorted order);
 * whiteouts are empty regular files, mode 0, owned by 0:0, mtime 0 (or the epoch);
-* with ``reproducible=True`` every time is the epoch: ``epoch`` if given, else
-  ``SOURCE_DATE_EPOCH`` from the environment, else 0. Same inputs, same bytes.
+* with ``reproducible=True`` every time is ``epoch`` (seconds; the CLI's
+  ``SOURCE_DATE_EPOCH``, else 0). Same inputs, same bytes.
 
 Paths must not go through symlinks: a parent that is not a directory is a
 :class:`~kaniko.errors.FilesystemError` (resolve paths with :mod:`kaniko.fs.safepath` first).
@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple
 
-from kaniko.errors import FilesystemError, UsageError
+from kaniko.errors import FilesystemError
 from kaniko.fs.fileattrs import Xattrs, read_xattrs
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path
@@ -51,19 +51,6 @@ class TarEntry(NamedTuple):
 
     path: str
     kind: EntryKind = "file"
-
-
-def resolve_epoch(epoch: int | None = None) -> int:
-    """The reproducible timestamp: ``epoch``, else ``$SOURCE_DATE_EPOCH``, else 0."""
-    if epoch is not None:
-        return epoch
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw:
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds") from None
 
 
 def pax_time(ns: int) -> str:
@@ -327,14 +314,14 @@ def write_layer_tar(
     out: BinaryIO,
     *,
     reproducible: bool = False,
-    epoch: int | None = None,
+    epoch: int = 0,
     ignore: IgnoreList | None = None,
 ) -> None:
     """Write the layer tar of ``entries`` under ``root`` to ``out`` (see the module doc).
 
     ``epoch`` only matters with ``reproducible``. ``out`` is not closed.
     """
-    clamp = resolve_epoch(epoch) if reproducible else None
+    clamp = epoch if reproducible else None
     plan = _plan(entries, ignore)
     writer = _LayerWriter(os.fspath(root), out, clamp)
     name = ""

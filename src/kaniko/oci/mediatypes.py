@@ -119,6 +119,13 @@ def layer_media_type(
     return media_type
 
 
+def uses_oci_types(compression: Compression | None, base_manifest_type: str) -> bool:
+    """Whether an image built on a base of ``base_manifest_type``, its new layers compressed
+    as ``compression``, has OCI media types: an OCI base's does, and zstd layers force OCI
+    (Docker has no zstd layer type), for the new layers and the base's alike."""
+    return compression == "zstd" or not is_docker(base_manifest_type)
+
+
 def to_oci_layer(media_type: str) -> str:
     """The OCI equivalent of a layer media type (OCI types are returned unchanged)."""
     _, compression, distributable = _traits(media_type)

@@ -27,7 +27,7 @@ class LayerOptions:
     level: int | None = None
     oci: bool = False
     reproducible: bool = False
-    epoch: int | None = None  # SOURCE_DATE_EPOCH for --reproducible, when set
+    epoch: int = 0  # the time of every entry with reproducible (SOURCE_DATE_EPOCH, else 0)
 
 
 def tar_entries(changes: ChangeSet) -> list[TarEntry]:

@@ -38,20 +38,20 @@ class Snapshotter:
         root: str | os.PathLike[str],
         *,
         ignore: IgnoreFn | None = None,
-        mode: str = "full",
+        mode: SnapshotMode = "full",
         spool_dir: str | os.PathLike[str] | None = None,
         compression: Compression = "gzip",
         level: int | None = None,
         reproducible: bool = False,
         oci: bool = False,
-        epoch: int | None = None,
+        epoch: int = 0,
         single_snapshot: bool = False,
     ) -> None:
         if mode not in SNAPSHOT_MODES:
             raise UsageError(f"--snapshot-mode: unknown mode {mode!r} (want full, redo or time)")
         self.root = os.fspath(root)
         self.ignore = ignore
-        self.mode: SnapshotMode = mode  # type: ignore[assignment]
+        self.mode = mode
         self.single_snapshot = single_snapshot
         self.layer_options = LayerOptions(
             None if spool_dir is None else os.fspath(spool_dir),
