@@ -32,6 +32,7 @@ from kaniko.executor.steps.copy import CopySource, copy_step
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
+from kaniko.fs.users import resolve_user
 from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import FileLayer, Image, Layer
@@ -42,7 +43,6 @@ from kaniko.plan.model import Stage, Step
 from kaniko.progress import SILENT, Reporter
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import RunSpec
-from kaniko.sandbox.users import resolve_user
 from kaniko.snapshot import Snapshotter
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from kaniko.errors import BuildError
+from kaniko.fs.users import User
 from kaniko.oci.runconfig import DEFAULT_PATH
-from kaniko.sandbox.users import User
 
 Isolation = Literal["auto", "full", "plain"]
 """How far :func:`kaniko.sandbox.chroot.run` confines the process (not

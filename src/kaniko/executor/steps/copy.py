@@ -56,8 +56,8 @@ from kaniko.executor.steps.sources import Found, Root, clean_source, find, has_w
 from kaniko.executor.steps.sources import pattern_matcher as make_matcher
 from kaniko.executor.steps.tree import Filters, copy_entry, copy_tree
 from kaniko.fs.safepath import resolve_rel
+from kaniko.fs.users import resolve_chown
 from kaniko.iotools import write_all
-from kaniko.sandbox.users import resolve_chown
 
 log = logging.getLogger(__name__)
 

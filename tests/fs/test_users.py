@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kaniko.errors import BuildError
-from kaniko.sandbox.users import ROOT, User, resolve_chown, resolve_user
+from kaniko.fs.users import ROOT_USER, User, resolve_chown, resolve_user
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def root(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("", ROOT),
+        ("", ROOT_USER),
         ("root", User(0, 0, (0,), "/root", "root")),
         ("app", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),
         ("1000", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),
