@@ -54,7 +54,7 @@ def write_output_file(path: str, content: str, *, client: httpx.Client | None = 
         _make_parents(os.path.dirname(os.path.abspath(path)))
         write_atomic(path, data, 0o644)
     except OSError as exc:
-        raise FilesystemError(f"cannot write {path}: {exc}") from None
+        raise FilesystemError(f"cannot write {path}: {exc}") from exc
 
 
 def _make_parents(directory: str) -> None:
@@ -76,7 +76,8 @@ def _put(url: str, data: bytes, client: httpx.Client | None) -> None:
         else:
             response = client.put(url, content=data, headers=headers)
     except httpx.HTTPError as exc:
-        # The message of an httpx error may quote the URL, query string included.
+        # The message of an httpx error may quote the URL, query string included: no
+        # chained cause either, so that no trace log shows it.
         raise FilesystemError(f"cannot PUT {where}: {type(exc).__name__}") from None
     if response.status_code >= 300:
         raise FilesystemError(f"PUT {where} answered HTTP {response.status_code}")

@@ -47,7 +47,7 @@ def write_oci_layout(image: Image, path: str, ref_name: str | None = None) -> De
     try:
         return _write(image, path, ref_name)
     except OSError as exc:
-        raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from None
+        raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from exc
 
 
 def _write(image: Image, path: str, ref_name: str | None) -> Descriptor:
@@ -136,7 +136,7 @@ def read_oci_layout(
         raw_config = _read_small_blob(path, manifest.config)
         return _image(path, entry, manifest, raw_manifest, raw_config)
     except OSError as exc:
-        raise ImageError(f"cannot read the OCI layout {path}: {exc}") from None
+        raise ImageError(f"cannot read the OCI layout {path}: {exc}") from exc
 
 
 def _image(
@@ -166,7 +166,7 @@ def _check_marker(path: str) -> None:
     except FileNotFoundError:
         raise ImageError(f"{path} is not an OCI image layout (no {LAYOUT_FILE} file)") from None
     except ValueError as exc:
-        raise ImageError(f"{marker}: not valid JSON: {exc}") from None
+        raise ImageError(f"{marker}: not valid JSON: {exc}") from exc
     version = data.get("imageLayoutVersion") if isinstance(data, dict) else None
     if not isinstance(version, str) or not version.startswith("1."):
         raise ImageError(f"{marker}: unsupported imageLayoutVersion {version!r}")

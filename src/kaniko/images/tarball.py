@@ -103,7 +103,7 @@ def write_docker_tarball(image: Image, path: str, tags: Sequence[str]) -> None:
                     _add(tar, layer_name(desc.digest, desc.media_type), blob, desc)
             _add(tar, "manifest.json", io.BytesIO(index), None)
     except OSError as exc:
-        raise FilesystemError(f"cannot write the image tarball {path}: {exc}") from None
+        raise FilesystemError(f"cannot write the image tarball {path}: {exc}") from exc
 
 
 class _Hashing(io.RawIOBase):

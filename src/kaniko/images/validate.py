@@ -43,7 +43,7 @@ def validate(image: Image) -> None:
         try:
             _check_layer(desc, layer, diff_id)
         except ImageError as exc:
-            raise ImageError(f"layer {i}: {exc}") from None
+            raise ImageError(f"layer {i}: {exc}") from exc
 
 
 def _check_bytes(data: bytes, desc: Descriptor, what: str) -> None:

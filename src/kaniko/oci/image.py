@@ -146,7 +146,7 @@ class FileLayer:
         try:
             blob = open(self.path, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise ImageError(f"blob {self.digest}: cannot open {self.path}: {exc}") from None
+            raise ImageError(f"blob {self.digest}: cannot open {self.path}: {exc}") from exc
         with blob:
             if not self.verify:
                 yield blob

@@ -67,7 +67,7 @@ def extract(path: str, dest: Dest, target: str, label: str) -> None:
     except BuildError:
         raise
     except (tarfile.TarError, KanikoError, OSError, EOFError) as e:
-        raise BuildError(f"{label}: cannot extract the archive: {e}") from None
+        raise BuildError(f"{label}: cannot extract the archive: {e}") from e
 
 
 def _member(

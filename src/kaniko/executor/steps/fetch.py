@@ -96,7 +96,7 @@ def download(
                     out.write(chunk)
             modified = response.headers.get("Last-Modified")
     except httpx.HTTPError as e:
-        raise BuildError(f"{label}: {type(e).__name__}: {e}") from None
+        raise BuildError(f"{label}: {type(e).__name__}: {e}") from e
     finally:
         if own:
             http.close()

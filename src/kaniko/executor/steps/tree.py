@@ -116,7 +116,7 @@ def _walk(dest: Dest, node: _Dir, rel: str, filters: Filters) -> None:
         with os.scandir(node.src) as scan:
             names = sorted(entry.name for entry in scan)
     except OSError as e:
-        raise BuildError(f"cannot read source directory {node.src}: {e.strerror or e}") from None
+        raise BuildError(f"cannot read source directory {node.src}: {e.strerror or e}") from e
     for name in names:
         src = os.path.join(node.src, name)
         try:
