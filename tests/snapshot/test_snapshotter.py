@@ -109,12 +109,11 @@ def test_a_path_joining_the_ignore_list_gets_no_whiteouts(root: Path) -> None:
 
 def test_single_snapshot_gives_one_change_set_per_stage(root: Path) -> None:
     snap = Snapshotter(root, single_snapshot=True)
-    snap.prepare(walk=False)  # stage start: the baseline is taken even for a COPY
+    snap.init()  # stage start: the baseline is taken even for a COPY
     assert snap.initialized
     write(root, {"app/copied": "c"})
     assert snap.after_step(["/app/copied"]) == ChangeSet()
     (root / "app" / "a").unlink()
-    snap.prepare(walk=True)
     assert snap.after_step() == ChangeSet()
     write(root, {"app/last": "l"})
     changes = snap.after_step(last=True)
@@ -122,15 +121,14 @@ def test_single_snapshot_gives_one_change_set_per_stage(root: Path) -> None:
     assert changes.modified == ("app",) and changes.deleted == ("app/a",)
 
 
-def test_lazy_init_waits_for_the_first_walk(root: Path) -> None:
+def test_take_paths_without_a_baseline_counts_parents_as_added(root: Path) -> None:
     snap = Snapshotter(root)
-    snap.prepare(walk=False)
     assert not snap.initialized
     write(root, {"app/copied": "c"})
     changes = snap.after_step(["/app/copied"])
     assert changes.added == ("app", "app/copied")  # no baseline: parents count as added
     assert not snap.initialized
-    snap.prepare(walk=True)
+    snap.init()
     assert snap.initialized
     (root / "app" / "copied").write_text("changed by RUN")
     assert snap.after_step().modified == ("app/copied",)

@@ -3,16 +3,14 @@
 Usage, per stage (mirroring Go kaniko's executor)::
 
     snap = Snapshotter(root, ignore=ignore_list.ignored_rel, mode="full", spool_dir=...)
-    snap.prepare(walk=True)           # before a step that will need take() (a RUN)
+    snap.init()                       # stage start: the baseline inventory
     changes = snap.after_step()       # take(): walk and diff against the last inventory
     changes = snap.after_step(paths)  # take_paths(paths): COPY/ADD, no walk
     layer = snap.layer(changes)       # None for an empty diff
 
-``init()`` takes the first inventory. Like kaniko it can wait: ``prepare(walk=False)`` before
-steps that report their paths leaves it for the first step that needs a walk. With
-``single_snapshot=True`` the first inventory is taken by the first ``prepare`` (stage start)
-and ``after_step`` returns empty change sets until ``after_step(last=True)``, whose one walk
-finds the whole stage's changes: one layer per stage, as ``--single-snapshot``.
+With ``single_snapshot=True`` ``after_step`` returns empty change sets until
+``after_step(last=True)``, whose one walk finds the whole stage's changes against the
+baseline: one layer per stage, as ``--single-snapshot``.
 """
 
 from __future__ import annotations
@@ -102,11 +100,6 @@ class Snapshotter:
             ignore=self.ignore,
             baseline=inv is not None,
         )
-
-    def prepare(self, *, walk: bool) -> None:
-        """Call before a filesystem step; ``walk`` when its snapshot will be a ``take()``."""
-        if self._inventory is None and (walk or self.single_snapshot):
-            self.init()
 
     def after_step(
         self, paths: Iterable[str | os.PathLike[str]] | None = None, *, last: bool = False
