@@ -9,9 +9,13 @@ import pytest
 import zstandard
 
 from kaniko.errors import ImageError
+from kaniko.images import mutate
 from kaniko.images.empty import scratch
+from kaniko.images.layout import write_oci_layout
+from kaniko.images.tarball import write_docker_tarball
+from kaniko.images.validate import validate
 from kaniko.oci import mediatypes as mt
-from kaniko.oci.image import BytesLayer, FileLayer, Image, Layer, RawImage
+from kaniko.oci.image import BytesLayer, FileLayer, Image, Layer, RawImage, described_layers
 from kaniko.oci.platform import Platform
 from kaniko.oci.streams import LayerSpooler
 from tests.images.helpers import LAYER1_FILES, make_tar, sha, two_layer_image
@@ -126,3 +130,20 @@ def test_raw_image_keeps_exact_bytes() -> None:
     assert raw.manifest() == image.manifest()
     assert raw.config() == image.config()
     assert raw.media_type == mt.DOCKER_MANIFEST
+
+
+def test_described_layers_pairs_descriptors_and_refuses_a_count_mismatch(tmp_path) -> None:
+    image, _ = two_layer_image()
+    pairs = described_layers(image)
+    assert [desc for desc, _ in pairs] == list(image.manifest().layers)
+    assert [layer for _, layer in pairs] == list(image.layers())
+    short = RawImage(image.raw_manifest(), image.raw_config(), image.layers()[:1])
+    for use in (
+        described_layers,
+        validate,
+        lambda i: write_oci_layout(i, str(tmp_path / "layout")),
+        lambda i: write_docker_tarball(i, str(tmp_path / "t.tar"), ["x:1"]),
+        lambda i: mutate.with_media_types(i, oci=True).manifest(),
+    ):
+        with pytest.raises(ImageError, match="manifest lists 2 layers, the image has 1"):
+            use(short)

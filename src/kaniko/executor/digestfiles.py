@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import httpx
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.atomic import write_atomic
+from kaniko.fs.atomic import write_atomic
 from kaniko.oci.digest import Digest
-from kaniko.refs import InvalidReferenceError, Reference
+from kaniko.refs import InvalidReferenceError, parse_tagged
 
 
 def image_name_lines(destinations: Sequence[str], digest: Digest, *, with_tag: bool) -> str:
@@ -34,11 +34,9 @@ def image_name_lines(destinations: Sequence[str], digest: Digest, *, with_tag: b
     lines = []
     for destination in destinations:
         try:
-            ref = Reference.parse(destination)
+            ref = parse_tagged(destination)
         except InvalidReferenceError as exc:
             raise ImageError(f"cannot write an image name file: {exc}") from None
-        if ref.digest is not None:
-            raise ImageError(f"destination {destination!r} must be a tag, not a digest")
         tag = f":{ref.tag}" if with_tag and ref.tag else ""
         lines.append(f"{ref.name}{tag}@{digest}\n")
     return "".join(lines)

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.atomic import atomic_file, copy_verified, write_atomic
+from kaniko.fs.atomic import atomic_file, write_atomic
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
-from kaniko.oci.digest import Digest, digest_problem
-from kaniko.oci.image import FileLayer, Image, RawImage
+from kaniko.oci.digest import Digest, copy_verified, digest_problem
+from kaniko.oci.image import FileLayer, Image, RawImage, described_layers
 from kaniko.oci.manifest import Index, Manifest, parse_manifest
 from kaniko.oci.platform import Platform
 
@@ -54,13 +54,7 @@ def _write(image: Image, path: str, ref_name: str | None) -> Descriptor:
     os.makedirs(path, exist_ok=True)
     _ensure_marker(path)
     manifest = image.manifest()
-    layers = image.layers()
-    if len(layers) != len(manifest.layers):
-        raise ImageError(
-            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers, "
-            f"the image has {len(layers)}"
-        )
-    for desc, layer in zip(manifest.layers, layers, strict=True):
+    for desc, layer in described_layers(image):
         target = blob_path(path, desc.digest)
         if _present(target, desc.size):
             continue

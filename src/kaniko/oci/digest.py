@@ -8,6 +8,7 @@ message names the offending text.
 :class:`VerifyingReader` and :func:`verified_chunks` check a blob while it streams through:
 they hash every byte they pass on, fail as soon as more bytes arrive than the expected size,
 and fail at end of stream on a short read or a digest mismatch. Nothing is ever buffered.
+:func:`copy_verified` does the same while copying a blob from one stream to another.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from kaniko.errors import ImageError
 from kaniko.iotools import CHUNK, ReadOnlyRaw
@@ -206,3 +207,18 @@ def verified_chunks(
             check.feed(chunk)
             yield chunk
     check.finish()
+
+
+def copy_verified(source: BinaryIO, out: BinaryIO, expected: Digest, size: int, what: str) -> None:
+    """Copy ``source`` to ``out``, failing unless it is exactly ``size`` bytes of ``expected``."""
+    hasher = Hasher(expected.algorithm)
+    while chunk := source.read(CHUNK):
+        hasher.update(chunk)
+        if hasher.size > size:
+            raise ImageError(f"{what}: more data than the expected {size} bytes")
+        out.write(chunk)
+    if hasher.size != size:
+        raise ImageError(f"{what}: truncated: got {hasher.size} of {size} bytes")
+    actual = hasher.digest()
+    if actual != expected:
+        raise ImageError(f"{what}: digest mismatch: expected {expected}, got {actual}")

@@ -97,6 +97,19 @@ def layer_descriptor(layer: Layer) -> Descriptor:
     return Descriptor(layer.media_type, layer.digest, layer.size)
 
 
+def described_layers(image: Image) -> list[tuple[Descriptor, Layer]]:
+    """``image``'s layers, each with the manifest descriptor that lists it; an
+    :class:`ImageError` when the manifest lists another number of layers."""
+    manifest = image.manifest()
+    layers = image.layers()
+    if len(layers) != len(manifest.layers):
+        raise ImageError(
+            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers, "
+            f"the image has {len(layers)}"
+        )
+    return list(zip(manifest.layers, layers, strict=True))
+
+
 def _diff_id_of(opener: Callable[[], AbstractContextManager[BinaryIO]], media_type: str) -> Digest:
     hasher = Hasher()
     try:

@@ -25,7 +25,7 @@ from typing import IO
 
 from kaniko.errors import BuildError, FilesystemError, KanikoError
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta
+from kaniko.executor.steps.entry_meta import Meta
 from kaniko.fs.entrymeta import member_times, member_xattrs
 from kaniko.fs.safepath import clean_relpath, resolve_rel
 from kaniko.iotools import CHUNK, write_all

@@ -51,7 +51,7 @@ from kaniko.errors import BuildError, FilesystemError, NotSupportedYet
 from kaniko.executor.steps import archive, fetch
 from kaniko.executor.steps.chmod import parse_chmod
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta, Policy
+from kaniko.executor.steps.entry_meta import Meta, Policy
 from kaniko.executor.steps.sources import Found, Root, clean_source, find, has_wildcards
 from kaniko.executor.steps.sources import pattern_matcher as make_matcher
 from kaniko.executor.steps.tree import Filters, copy_entry, copy_tree

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kaniko.errors import BuildError, FilesystemError
-from kaniko.executor.steps.meta import Meta, Policy
+from kaniko.executor.steps.entry_meta import Meta, Policy
 from kaniko.fs import fileattrs
 from kaniko.fs.fileattrs import Notices
 from kaniko.fs.safepath import full_path, resolve_rel

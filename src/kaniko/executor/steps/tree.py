@@ -25,7 +25,7 @@ from kaniko.dockerfile import patterns as gp
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.errors import BuildError
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta
+from kaniko.executor.steps.entry_meta import Meta
 
 
 @dataclass(frozen=True, slots=True)
