@@ -14,7 +14,10 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1 << 20
 """Bytes per read, copy step or stream buffer."""
@@ -27,13 +30,25 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
+class Readable(Protocol):
+    """What a consumer that only reads needs of a stream (a file, a socket, a wrapper)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What a producer that only writes needs of a stream."""
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> object: ...
+
+
 class ReadOnlyRaw(io.RawIOBase):
     """A readable raw stream defined by its ``read(size)``."""
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         data = self.read(len(view))
         view[: len(data)] = data
@@ -43,7 +58,7 @@ class ReadOnlyRaw(io.RawIOBase):
 class TeeReader(ReadOnlyRaw):
     """Reads ``source`` and hands every chunk read to ``observe``; never closes ``source``."""
 
-    def __init__(self, source: BinaryIO, observe: Callable[[bytes], object]) -> None:
+    def __init__(self, source: Readable, observe: Callable[[bytes], object]) -> None:
         super().__init__()
         self._source = source
         self._observe = observe

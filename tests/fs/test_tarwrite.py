@@ -19,7 +19,7 @@ NS = 1_000_000_000
 
 def write(root: Path, entries: list[tuple[str, str]] | list[TarEntry], **kwargs: object) -> bytes:
     out = io.BytesIO()
-    write_layer_tar(root, entries, out, **kwargs)  # type: ignore[arg-type]
+    write_layer_tar(root, entries, out, **kwargs)
     return out.getvalue()
 
 

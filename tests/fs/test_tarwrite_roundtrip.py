@@ -100,7 +100,7 @@ def build_tree(root: Path, *, many: int = 300) -> list[str]:
 
 def spool(src: Path, paths: list[str], where: Path, **kwargs: object) -> FileLayer:
     with LayerSpooler(where, "gzip", oci=True) as out:
-        write_layer_tar(src, [(p, "file") for p in paths], out, **kwargs)  # type: ignore[arg-type]
+        write_layer_tar(src, [(p, "file") for p in paths], out, **kwargs)
     return out.finish()
 
 
@@ -241,7 +241,7 @@ def test_we_extract_a_umoci_layer_to_the_same_tree(
         apply_layer(f, tmp_path / "dst")
 
     def seconds(t: dict[str, tuple[object, ...]]) -> dict[str, tuple[object, ...]]:
-        return {k: (*v[:-1], (v[-1] + NS // 2) // NS) for k, v in t.items()}  # type: ignore[operator]
+        return {k: (*v[:-1], (v[-1] + NS // 2) // NS) for k, v in t.items()}  # type: ignore[operator]  # mtime, int
 
     # Go's archive/tar (umoci) rounds mtimes to the nearest second unless asked for PAX.
     assert seconds(tree(tmp_path / "dst")) == seconds(tree(src))

@@ -43,7 +43,7 @@ def sha256(data: bytes) -> Digest:
 def test_digests_sizes_and_media_types(
     tmp_path: Path, compression: str, oci: bool, media_type: str
 ) -> None:
-    spooler = LayerSpooler(tmp_path, compression, oci=oci)  # type: ignore[arg-type]
+    spooler = LayerSpooler(tmp_path, compression, oci=oci)
     feed(spooler)
     assert spooler.tell() == len(PAYLOAD)
     layer = spooler.finish()
@@ -73,7 +73,7 @@ def test_spool_passes_gzip_t(tmp_path: Path) -> None:
 def test_same_bytes_same_blob_however_written(tmp_path: Path, compression: str) -> None:
     layers = []
     for chunk in (1000, 65536, 3 << 20):
-        with LayerSpooler(tmp_path, compression, oci=True) as spooler:  # type: ignore[arg-type]
+        with LayerSpooler(tmp_path, compression, oci=True) as spooler:
             feed(spooler, chunk=chunk)
         layers.append(spooler.finish())
     assert len({layer.digest for layer in layers}) == 1

@@ -19,7 +19,7 @@ ARM64 = Platform("linux", "arm64")
 def plan(text: str, build_args: Mapping[str, str | None] | None = None, **kw: object) -> BuildPlan:
     kw.setdefault("environ", {})
     kw.setdefault("build_platform", AMD64)
-    return make_plan(parse(text), build_args=build_args or {}, **kw)  # type: ignore[arg-type]
+    return make_plan(parse(text), build_args=build_args or {}, **kw)
 
 
 def probes(

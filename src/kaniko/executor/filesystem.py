@@ -74,7 +74,7 @@ class Workspace:
         base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
         (base / "spool").mkdir()
         (base / "blobs").mkdir()
-        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]
+        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]  # untyped bag
 
     @property
     def spool(self) -> Path:
@@ -120,8 +120,8 @@ class Workspace:
         def opener() -> Iterator[BinaryIO]:
             cached = self.blobs / layer.digest.encoded
             if cached.exists():
-                with open(cached, "rb") as stream:
-                    yield stream
+                with open(cached, "rb") as kept:
+                    yield kept
                 return
             if isinstance(layer, FileLayer):  # already on this disk
                 with layer.open_compressed() as stream:
@@ -136,7 +136,7 @@ class Workspace:
                         keep.write(data)
                         task.advance(len(data))
 
-                    yield TeeReader(stream, observe)  # type: ignore[misc]
+                    yield TeeReader(stream, observe)  # type: ignore[misc]  # raw; only read()
                 if partial.stat().st_size == layer.size:
                     partial.rename(cached)
             finally:

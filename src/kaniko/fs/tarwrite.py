@@ -32,18 +32,26 @@ import posixpath
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.fileattrs import Xattrs, read_xattrs
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path
-from kaniko.iotools import CHUNK
+from kaniko.iotools import CHUNK, Writable
 
 EntryKind = Literal["file", "whiteout", "opaque"]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 _NS = 1_000_000_000
+
+
+class _Owner(TypedDict):
+    """The permission bits and numeric owner of a member."""
+
+    mode: int
+    uid: int
+    gid: int
 
 
 class TarEntry(NamedTuple):
@@ -102,7 +110,8 @@ BLKTYPE, DIRTYPE, FIFOTYPE = b"4", b"5", b"6"
 
 
 def _fits(value: int, width: int) -> bool:
-    return 0 <= value < 8 ** (width - 1)
+    """Whether ``value`` fits an octal field of ``width`` bytes (one is the terminator)."""
+    return 0 <= value < 1 << 3 * (width - 1)
 
 
 def _ustar(
@@ -223,7 +232,7 @@ _TYPEFLAGS = {
 
 
 class _LayerWriter:
-    def __init__(self, root: str, out: BinaryIO, clamp: int | None) -> None:
+    def __init__(self, root: str, out: Writable, clamp: int | None) -> None:
         self.root = root
         self.out = out
         self.clamp = clamp  # the epoch when reproducible
@@ -252,7 +261,7 @@ class _LayerWriter:
         if typeflag is None:
             return  # a socket: cannot be archived; kaniko skips them too
         mtime = st.st_mtime_ns if self.clamp is None else self.clamp * _NS
-        common = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+        common = _Owner(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
         key = (st.st_dev, st.st_ino)
         if fmt != stat.S_IFDIR and st.st_nlink > 1:
             first = self.links.setdefault(key, name)
@@ -285,7 +294,7 @@ class _LayerWriter:
         st: os.stat_result,
         mtime: int,
         xattrs: Xattrs,
-        common: dict[str, int],
+        common: _Owner,
     ) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -311,7 +320,7 @@ class _LayerWriter:
 def write_layer_tar(
     root: Path | str,
     entries: Iterable[TarEntry | tuple[str, str]],
-    out: BinaryIO,
+    out: Writable,
     *,
     reproducible: bool = False,
     epoch: int = 0,

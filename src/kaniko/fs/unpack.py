@@ -21,6 +21,7 @@ import logging
 import os
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,8 +65,9 @@ def _apply(
         with open_decompressed(stream) as data:
             tally = _Tally(data)
             try:
-                tar = tarfile.open(  # noqa: SIM115 - closed by the `with tar` below
-                    fileobj=tally,  # type: ignore[arg-type]
+                # closed by the `with tar` below
+                tar = tarfile.open(  # type: ignore[call-overload]  # "r|" only reads  # noqa: SIM115
+                    fileobj=tally,
                     mode="r|",
                     bufsize=tarfile.RECORDSIZE,  # every header read copies this buffer
                     encoding="utf-8",
@@ -124,13 +126,14 @@ def _members(tar: tarfile.TarFile, tally: _Tally) -> Iterator[tarfile.TarInfo]:
             raise
         if member is None:
             return
-        tar.members.clear()  # tarfile would keep every header otherwise
+        # tarfile would keep every header otherwise
+        tar.members.clear()  # type: ignore[attr-defined]  # real, but not in typeshed
         data_end = member.offset_data + (member.size if member.isreg() else 0)
         yield member
 
 
 def extract_image(
-    layers: Iterable[Callable[[], BinaryIO]],
+    layers: Iterable[Callable[[], AbstractContextManager[BinaryIO]]],
     root: Path | str,
     *,
     ignore: IgnoreList | None = None,

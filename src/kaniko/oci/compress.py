@@ -20,14 +20,17 @@ import bz2
 import io
 import lzma
 import zlib
-from typing import BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 import zstandard
 from isal import igzip, igzip_threaded, isal_zlib
 
 from kaniko.errors import ImageError, UsageError
-from kaniko.iotools import CHUNK
+from kaniko.iotools import CHUNK, Readable
 from kaniko.oci.mediatypes import Compression, layer_compression
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -44,7 +47,7 @@ _ISAL_LEVELS = {1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 2, 8: 3, 9: 3}
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
     EOFError,
     zlib.error,
-    isal_zlib.error,
+    cast("type[BaseException]", isal_zlib.error),  # its stub declares an instance
     igzip.BadGzipFile,
     zstandard.ZstdError,
     lzma.LZMAError,
@@ -122,14 +125,14 @@ def sniff(head: bytes) -> Compression | str:
 class _Prefixed(io.RawIOBase):
     """Bytes already read from a stream, followed by the rest of that stream."""
 
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+    def __init__(self, head: bytes, stream: Readable) -> None:
         self._head = memoryview(head)
         self._stream = stream
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         if self._head:
             n = min(len(view), len(self._head))
@@ -156,7 +159,7 @@ class _Checked(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         try:
             data = self._inner.read(len(view))
@@ -193,7 +196,7 @@ class _ZstdReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         while self._out_pos >= len(self._output):
             if self._pos >= len(self._input):
                 self._input, self._pos = self._source.read(CHUNK) or b"", 0
@@ -215,7 +218,7 @@ class _ZstdReader(io.RawIOBase):
         return n
 
 
-def _read_head(stream: BinaryIO, size: int) -> bytes:
+def _read_head(stream: Readable, size: int) -> bytes:
     head = b""
     while len(head) < size:
         data = stream.read(size - len(head))
@@ -239,7 +242,7 @@ class DecompressedReader(io.BufferedReader):
         self.kind = kind
 
 
-def open_decompressed(stream: BinaryIO, media_type: str | None = None) -> DecompressedReader:
+def open_decompressed(stream: Readable, media_type: str | None = None) -> DecompressedReader:
     """A reader of the decompressed content of ``stream``, whatever its compression.
 
     With a layer ``media_type`` the blob must be compressed as the type says (an
@@ -266,7 +269,8 @@ def open_decompressed(stream: BinaryIO, media_type: str | None = None) -> Decomp
     elif kind == "bzip2":
         inner = cast(BinaryIO, bz2.BZ2File(source))
     elif kind == "xz":
-        inner = cast(BinaryIO, lzma.LZMAFile(source))  # noqa: SIM115 - owned by the reader
+        # typeshed wants a whole IO[bytes] here; LZMAFile only reads it
+        inner = cast(BinaryIO, lzma.LZMAFile(cast(BinaryIO, source)))  # noqa: SIM115
     else:
         inner = cast(BinaryIO, source)
     return DecompressedReader(_Checked(inner, kind), kind)

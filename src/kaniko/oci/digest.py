@@ -17,10 +17,9 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
 
 from kaniko.errors import ImageError
-from kaniko.iotools import CHUNK, ReadOnlyRaw
+from kaniko.iotools import CHUNK, Readable, ReadOnlyRaw, Writable
 
 # Hex length of each supported algorithm's encoded part.
 SUPPORTED_ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
@@ -117,10 +116,6 @@ class Hasher:
         return Digest(self.algorithm, self._hash.hexdigest())
 
 
-class _Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
 class _Check:
     """Shared bookkeeping of the two verifying wrappers."""
 
@@ -162,7 +157,7 @@ class VerifyingReader(ReadOnlyRaw):
     """
 
     def __init__(
-        self, source: _Readable, expected: Digest, size: int | None = None, what: str = ""
+        self, source: Readable, expected: Digest, size: int | None = None, what: str = ""
     ) -> None:
         super().__init__()
         self._source = source
@@ -209,7 +204,7 @@ def verified_chunks(
     check.finish()
 
 
-def copy_verified(source: BinaryIO, out: BinaryIO, expected: Digest, size: int, what: str) -> None:
+def copy_verified(source: Readable, out: Writable, expected: Digest, size: int, what: str) -> None:
     """Copy ``source`` to ``out``, failing unless it is exactly ``size`` bytes of ``expected``."""
     hasher = Hasher(expected.algorithm)
     while chunk := source.read(CHUNK):

@@ -62,7 +62,8 @@ def extract(path: str, dest: Dest, target: str, label: str) -> None:
             ) as tar,
         ):
             while (member := tar.next()) is not None:
-                tar.members.clear()
+                # tarfile keeps every header otherwise
+                tar.members.clear()  # type: ignore[attr-defined]  # real, but not in typeshed
                 _member(tar, member, dest, target, label)
     except BuildError:
         raise
