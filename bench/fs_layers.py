@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import zlib
+from typing import Any
 
 RSS_TARGET_MB = 200
 SPEEDUP_TARGET = 3.0
@@ -119,7 +120,8 @@ def measure_gzip(blob: str, sample_mb: int) -> dict[str, object]:
     return results
 
 
-def child(kind: str, *args: str) -> dict[str, object]:
+def child(kind: str, *args: str) -> dict[str, Any]:
+    # JSON from the child: numbers and nested objects, read by key below
     """Run one measurement in a fresh interpreter; its peak RSS is its own."""
     out = subprocess.run(
         [sys.executable, __file__, "--measure", kind, *args],
@@ -166,30 +168,30 @@ def main(argv: list[str]) -> int:
         os.sync()
         files = sum(len(f) for _, _, f in os.walk(root))
         idle = child("idle")["rss_mb"]
-        print(f"tree: {total / MB:.0f} MB in {files} files; interpreter + imports {idle:.0f} MB")  # type: ignore[operator]
+        print(f"tree: {total / MB:.0f} MB in {files} files; interpreter + imports {idle:.0f} MB")
 
         write = child("write", root, base)
-        tar_mb = write["tar_bytes"] / MB  # type: ignore[operator]
+        tar_mb = write["tar_bytes"] / MB
         print(
-            f"write    {write['seconds']:.2f} s, {tar_mb / write['seconds']:.0f} MB/s of tar, "  # type: ignore[operator]
-            f"gzip {write['blob_bytes'] / MB:.0f} MB, peak RSS {write['rss_mb']:.0f} MB"  # type: ignore[operator]
+            f"write    {write['seconds']:.2f} s, {tar_mb / write['seconds']:.0f} MB/s of tar, "
+            f"gzip {write['blob_bytes'] / MB:.0f} MB, peak RSS {write['rss_mb']:.0f} MB"
         )
         extract = child("extract", str(write["path"]), os.path.join(base, "out"))
         print(
             f"extract  {extract['seconds']:.2f} s, "
-            f"{extract['bytes'] / MB / extract['seconds']:.0f} MB/s of content, "  # type: ignore[operator]
+            f"{extract['bytes'] / MB / extract['seconds']:.0f} MB/s of content, "
             f"{extract['entries']} entries, peak RSS {extract['rss_mb']:.0f} MB"
         )
         gz = child("gzip", str(write["path"]), str(args.sample_mb))
         isal, zl = gz["isal"], gz["zlib"]
-        mb = gz["bytes"] / MB  # type: ignore[operator]
-        speedup = zl["seconds"] / isal["seconds"]  # type: ignore[index]
+        mb = gz["bytes"] / MB
+        speedup = zl["seconds"] / isal["seconds"]
         print(
-            f"gzip     isal {mb / isal['seconds']:.0f} MB/s (ratio {isal['ratio']:.3f}), "  # type: ignore[index]
-            f"zlib-6 {mb / zl['seconds']:.0f} MB/s (ratio {zl['ratio']:.3f}): "  # type: ignore[index]
+            f"gzip     isal {mb / isal['seconds']:.0f} MB/s (ratio {isal['ratio']:.3f}), "
+            f"zlib-6 {mb / zl['seconds']:.0f} MB/s (ratio {zl['ratio']:.3f}): "
             f"{speedup:.1f}x on {mb:.0f} MB"
         )
-        rss_ok = max(write["rss_mb"], extract["rss_mb"]) < RSS_TARGET_MB  # type: ignore[type-var]
+        rss_ok = max(write["rss_mb"], extract["rss_mb"]) < RSS_TARGET_MB
         print(
             f"targets: peak RSS < {RSS_TARGET_MB} MB {'met' if rss_ok else 'MISSED'}; "
             f"isal >= {SPEEDUP_TARGET:.0f}x zlib {'met' if speedup >= SPEEDUP_TARGET else 'MISSED'}"

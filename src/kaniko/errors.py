@@ -10,13 +10,22 @@ reference, the path). Anything else escaping to the CLI is a bug.
     ├── UsageError              bad flags or option combinations (exit 2)
     ├── NotSupportedYet         a flag or feature that a later release builds
     ├── DockerfileError         Dockerfile:LINE: message (syntax and semantics)
-    │   └── ExpansionError      word expansion failed (${V:?msg}, bad substitution)
+    ├── ExpansionError          word expansion failed (${V:?msg}, bad substitution); the
+    │                           planner re-raises it as a DockerfileError naming the line
+    ├── InvalidReferenceError   an image reference off the grammar (kaniko.refs.grammar)
     ├── ContextError            build context missing or unreadable
     ├── RegistryError           a registry answered with an error or was unreachable
+    │   └── RegistryStatusError an error status and its codes (kaniko.registry.errors)
     ├── ImageError              a malformed manifest, config or layer
+    │   └── DecompressionError  corrupt, truncated or mislabelled data (kaniko.oci.compress)
     ├── FilesystemError         extraction or snapshot failed
     └── BuildError              a step of the build failed
         └── RunError            a RUN exited non-zero (carries the exit code)
+
+Classes defined elsewhere name their module; ``tests/test_errors.py`` checks that this
+drawing is the class tree. An error that wraps another keeps it as ``__cause__`` (``raise
+... from e``) where the cause says more than the message, so that ``--verbosity=trace``
+shows it; ``from None`` is for causes the message already says all of.
 """
 
 from __future__ import annotations

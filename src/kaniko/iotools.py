@@ -1,5 +1,8 @@
 """Small stream helpers shared by every layer (standard library only).
 
+:data:`CHUNK` is the one unit in which streams are read, copied and buffered (1 MiB: big
+enough that per-call overhead vanishes, small enough to bound memory per stream).
+:func:`write_all` writes a whole buffer to a descriptor (``os.write`` may write less).
 :class:`ReadOnlyRaw` gives a read-only raw stream its ``readable``/``readinto`` from its
 ``read``, so it can sit under :class:`io.BufferedReader`, ``tarfile`` and the
 decompressors. :class:`TeeReader` passes reads through and shows each chunk to an
@@ -9,8 +12,34 @@ observer (a hasher, a byte counter, a progress bar).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+CHUNK = 1 << 20
+"""Bytes per read, copy step or stream buffer."""
+
+
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write all of ``data`` to descriptor ``fd`` (``os.write`` may write only a part)."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class Readable(Protocol):
+    """What a consumer that only reads needs of a stream (a file, a socket, a wrapper)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What a producer that only writes needs of a stream."""
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> object: ...
 
 
 class ReadOnlyRaw(io.RawIOBase):
@@ -19,7 +48,7 @@ class ReadOnlyRaw(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         data = self.read(len(view))
         view[: len(data)] = data
@@ -29,7 +58,7 @@ class ReadOnlyRaw(io.RawIOBase):
 class TeeReader(ReadOnlyRaw):
     """Reads ``source`` and hands every chunk read to ``observe``; never closes ``source``."""
 
-    def __init__(self, source: BinaryIO, observe: Callable[[bytes], object]) -> None:
+    def __init__(self, source: Readable, observe: Callable[[bytes], object]) -> None:
         super().__init__()
         self._source = source
         self._observe = observe

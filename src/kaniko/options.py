@@ -24,6 +24,11 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
+# Re-exported: the snapshot modes and compressions the options name are those the
+# snapshotter and the layer writer define.
+from kaniko.fs.diff import SNAPSHOT_MODES as SNAPSHOT_MODES
+from kaniko.fs.diff import SnapshotMode as SnapshotMode
+from kaniko.oci.mediatypes import Compression as Compression
 from kaniko.oci.platform import Platform
 
 DEFAULT_KANIKO_DIR = "/kaniko"
@@ -33,15 +38,16 @@ DEFAULT_CACHE_TTL = timedelta(hours=336)
 
 LogLevel = Literal["panic", "fatal", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "color", "json"]
-SnapshotMode = Literal["full", "redo", "time"]
-Compression = Literal["gzip", "zstd"]
-Isolation = Literal["auto", "chroot", "inplace"]
+RootMode = Literal["auto", "chroot", "inplace"]
+"""Where stage roots live (``--isolation``): a directory per stage, run through the chroot
+sandbox, or the container's own ``/``; ``auto`` is in-place only inside the executor image.
+Not :data:`kaniko.sandbox.spec.Isolation`, which is how far the chroot sandbox confines a
+RUN."""
 
 LOG_LEVELS: tuple[LogLevel, ...] = ("panic", "fatal", "error", "warning", "info", "debug", "trace")
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "color", "json")
-SNAPSHOT_MODES: tuple[SnapshotMode, ...] = ("full", "redo", "time")
-COMPRESSIONS: tuple[Compression, ...] = ("gzip", "zstd")
-ISOLATIONS: tuple[Isolation, ...] = ("auto", "chroot", "inplace")
+COMPRESSIONS: tuple[Compression, ...] = ("gzip", "zstd")  # what --compression accepts
+ROOT_MODES: tuple[RootMode, ...] = ("auto", "chroot", "inplace")
 
 
 def _freeze(obj: Any, name: str) -> None:
@@ -128,6 +134,7 @@ class OutputOptions:
     image_name_with_digest_file: str = ""
     image_name_tag_with_digest_file: str = ""
     reproducible: bool = False
+    source_date_epoch: int = 0  # with reproducible: the time of every entry and "created"
     compression: Compression | None = None  # None: kaniko's default, gzip
     compression_level: int = -1  # applied only when > 0
     push_retry: int = 0
@@ -167,7 +174,7 @@ class BuildOptions:
     platform: Platform | None = None
     labels: tuple[tuple[str, str], ...] = ()
     force: bool = False
-    isolation: Isolation = "auto"
+    isolation: RootMode = "auto"
     kaniko_dir: str = DEFAULT_KANIKO_DIR
     cleanup: bool = False
     image_fs_extract_retry: int = 0

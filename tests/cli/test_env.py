@@ -11,6 +11,29 @@ from kaniko.errors import UsageError
 from .helpers import options
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1234567890", 1234567890), ("", 0), ("0", 0), ("-5", -5), ("+7", 7), ("007", 7)],
+)
+def test_source_date_epoch_is_read_with_reproducible(value: str, seconds: int) -> None:
+    o = options(["--reproducible"], {"SOURCE_DATE_EPOCH": value})
+    assert o.output.source_date_epoch == seconds
+    assert options(["--reproducible"], {}).output.source_date_epoch == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", " 1", "1 ", "1_000", "0x10", "1.5", "-", "253402300800"]
+)
+def test_bad_source_date_epoch_is_a_usage_error(value: str) -> None:
+    with pytest.raises(UsageError, match=r"SOURCE_DATE_EPOCH="):
+        options(["--reproducible"], {"SOURCE_DATE_EPOCH": value})
+
+
+def test_source_date_epoch_is_ignored_without_reproducible() -> None:
+    o = options([], {"SOURCE_DATE_EPOCH": "yesterday"})
+    assert o.output.source_date_epoch == 0
+
+
 def test_registry_mirror_env_appends_after_flags() -> None:
     o = options(["--registry-mirror", "m1"], {"KANIKO_REGISTRY_MIRROR": "m2"})
     assert o.registry.registry_mirrors == ("m1", "m2")

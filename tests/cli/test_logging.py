@@ -156,7 +156,7 @@ def test_text_format_is_logfmt() -> None:
 @pytest.mark.parametrize("fmt", ["text", "color", "json"])
 def test_secrets_redacted_in_every_format(fmt: str) -> None:
     register_secret("s3cr3t-token")
-    out = _capture(LogOptions(format=fmt))  # type: ignore[arg-type]
+    out = _capture(LogOptions(format=fmt))
     lib.info("token is %s", "s3cr3t-token")
     lib.info("inline s3cr3t-token")
     try:

@@ -187,7 +187,7 @@ def test_walk_prunes_directories_no_exception_reaches(
     opened: list[str] = []
     real_scandir = os.scandir
 
-    def spy(path: str):  # type: ignore[no-untyped-def]
+    def spy(path: str):
         opened.append(os.path.relpath(path, tmp_path))
         return real_scandir(path)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from kaniko.executor.executor import build
+from kaniko.images.layout import read_oci_layout
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, OutputOptions
 from tests.lab.flatten import image_config
@@ -65,6 +67,23 @@ def test_reproducible_builds_have_one_digest(ctx, base_images, registry_plain) -
     assert first == second
     config = image_config(f"{registry_plain.host}/opts/repro:1")
     assert config["created"] == "1970-01-01T00:00:00Z"
+
+
+def test_source_date_epoch_stamps_created_and_the_new_entries(ctx, tmp_path) -> None:
+    (ctx / "file.txt").write_text("context file\n")
+    layout = tmp_path / "layout"
+    out = OutputOptions(
+        no_push=True,
+        oci_layout_path=str(layout),
+        reproducible=True,
+        source_date_epoch=1_700_000_000,
+    )
+    _build(ctx, "FROM scratch\nCOPY file.txt /d/f\n", None, output=out)
+    image = read_oci_layout(str(layout))
+    assert image.config().created == "2023-11-14T22:13:20Z"
+    (layer,) = image.layers()
+    with layer.open_uncompressed() as blob, tarfile.open(fileobj=blob, mode="r|") as tar:
+        assert {(m.name, m.mtime) for m in tar} == {("d", 1_700_000_000), ("d/f", 1_700_000_000)}
 
 
 def test_labels_option_is_overridden_by_dockerfile_label(ctx, base_images, registry_plain) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kaniko.sandbox.users import resolve_chown
+from kaniko.fs.users import resolve_chown
 from tests.executor.helpers import cp, make_context, make_root, run
 
 

@@ -9,7 +9,7 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
 from kaniko.executor import metadata
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import HealthConfig, RunConfig
+from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig, RunConfig
 from kaniko.plan import make_plan
 
 
@@ -96,7 +96,7 @@ def test_created_by_reads_like_docker() -> None:
 
 def test_default_path_only_when_missing() -> None:
     cfg = metadata.with_default_path(ImageConfig())
-    assert cfg.config.env == (f"PATH={metadata.DEFAULT_PATH}",)
+    assert cfg.config.env == (f"PATH={DEFAULT_PATH}",)
     mine = ImageConfig(config=RunConfig(env=("PATH=/mine",)))
     assert metadata.with_default_path(mine) is mine
 

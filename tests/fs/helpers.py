@@ -72,7 +72,7 @@ def layer(*members: M, compression: str = "none") -> bytes:
 
 def apply(root: Path, *members: M, **kwargs: object) -> UnpackStats:
     """Apply a layer of ``members`` to ``root``."""
-    return apply_layer(io.BytesIO(layer(*members)), root, **kwargs)  # type: ignore[arg-type]
+    return apply_layer(io.BytesIO(layer(*members)), root, **kwargs)
 
 
 def xattrs_of(path: str) -> dict[str, bytes]:

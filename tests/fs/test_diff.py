@@ -28,7 +28,7 @@ def change(root: Path, step: Callable[[], object], mode: str = "full") -> Change
     before = Inventory.take(root, digests=mode == "full")
     step()
     after = Inventory.take(root, digests=mode == "full")
-    return diff(before.records, after.records, mode=mode, root=str(root))  # type: ignore[arg-type]
+    return diff(before.records, after.records, mode=mode, root=str(root))
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_whiteouts_skip_ignored_paths(tree: Path) -> None:
 
 def test_unknown_mode_rejected(tree: Path) -> None:
     with pytest.raises(ValueError, match="snapshot mode"):
-        diff({}, {}, mode="fast")  # type: ignore[arg-type]
+        diff({}, {}, mode="fast")
 
 
 # -- snapshot modes -------------------------------------------------------------------------

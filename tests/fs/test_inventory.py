@@ -167,6 +167,6 @@ def test_record_of_single_paths(tmp_path: Path) -> None:
     os.symlink("d", tmp_path / "s")
     rec = record_of(str(tmp_path), "d", started_ns=FAR_FUTURE, digests=True)
     assert isinstance(rec, FileRecord) and rec.is_dir and not rec.suspect
-    assert record_of(str(tmp_path), "s", started_ns=0, digests=False).link == "d"  # type: ignore[union-attr]
+    assert record_of(str(tmp_path), "s", started_ns=0, digests=False).link == "d"
     assert record_of(str(tmp_path), "nope", started_ns=0, digests=True) is None
     assert record_of(str(tmp_path), "s/x", started_ns=0, digests=True) is None

@@ -19,7 +19,8 @@ import pytest
 
 from kaniko.fs.tarwrite import write_layer_tar
 from kaniko.fs.unpack import apply_layer
-from kaniko.oci.streams import LayerSpooler, SpooledLayer
+from kaniko.oci.image import FileLayer
+from kaniko.oci.streams import LayerSpooler
 from tests.fs.helpers import tree
 
 CAP = bytes.fromhex("0100000200200000000000000000000000000000")
@@ -97,21 +98,21 @@ def build_tree(root: Path, *, many: int = 300) -> list[str]:
     return sorted(paths)
 
 
-def spool(src: Path, paths: list[str], where: Path, **kwargs: object) -> SpooledLayer:
+def spool(src: Path, paths: list[str], where: Path, **kwargs: object) -> FileLayer:
     with LayerSpooler(where, "gzip", oci=True) as out:
-        write_layer_tar(src, [(p, "file") for p in paths], out, **kwargs)  # type: ignore[arg-type]
+        write_layer_tar(src, [(p, "file") for p in paths], out, **kwargs)
     return out.finish()
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], SpooledLayer]:
+def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], FileLayer]:
     base = tmp_path_factory.mktemp("roundtrip")
     paths = build_tree(base / "src", many=10_000)  # a 10 000-file directory, as issue 4 asks
     return base / "src", paths, spool(base / "src", paths, base)
 
 
 def test_write_then_apply_gives_the_same_tree(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, _, layer = source
     with open(layer.path, "rb") as f:
@@ -120,7 +121,7 @@ def test_write_then_apply_gives_the_same_tree(
 
 
 def test_reproducible_round_trip_clamps_only_times(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, paths, _ = source
     (tmp_path / "dst").mkdir()
@@ -139,7 +140,7 @@ TAR_FLAGS = ["--xattrs", "--xattrs-include=*", "--numeric-owner", "--format=pax"
 
 @pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
 def test_gnu_tar_extracts_our_layer_to_the_same_tree(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, _, layer = source
     subprocess.run(["tar", *TAR_FLAGS, "-xpzf", str(layer.path), "-C", str(tmp_path)], check=True)
@@ -148,7 +149,7 @@ def test_gnu_tar_extracts_our_layer_to_the_same_tree(
 
 @pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
 def test_we_extract_a_gnu_tar_layer_to_the_same_tree(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, _, _ = source
     blob = tmp_path / "gnu.tar"
@@ -165,15 +166,15 @@ def _blob(layout: Path, data: bytes) -> str:
     return "sha256:" + digest
 
 
-def _oci_layout(layout: Path, layer: SpooledLayer) -> None:
+def _oci_layout(layout: Path, layer: FileLayer) -> None:
     """A one-layer OCI image layout tagged ``t``, written by hand."""
     (layout / "blobs/sha256").mkdir(parents=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    shutil.copy(layer.path, layout / "blobs/sha256" / layer.digest.split(":")[1])
+    shutil.copy(layer.path, layout / "blobs/sha256" / layer.digest.hex)
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id)]},
         "config": {},
     }
     config_bytes = json.dumps(config).encode()
@@ -185,7 +186,9 @@ def _oci_layout(layout: Path, layer: SpooledLayer) -> None:
             "digest": _blob(layout, config_bytes),
             "size": len(config_bytes),
         },
-        "layers": [{"mediaType": layer.media_type, "digest": layer.digest, "size": layer.size}],
+        "layers": [
+            {"mediaType": layer.media_type, "digest": str(layer.digest), "size": layer.size}
+        ],
     }
     manifest_bytes = json.dumps(manifest).encode()
     index = {
@@ -204,7 +207,7 @@ def _oci_layout(layout: Path, layer: SpooledLayer) -> None:
 
 @pytest.mark.skipif(shutil.which("umoci") is None, reason="umoci is not installed")
 def test_umoci_unpacks_our_layer_to_the_same_tree(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, _, layer = source
     _oci_layout(tmp_path / "layout", layer)
@@ -219,7 +222,7 @@ def test_umoci_unpacks_our_layer_to_the_same_tree(
 
 @pytest.mark.skipif(shutil.which("umoci") is None, reason="umoci is not installed")
 def test_we_extract_a_umoci_layer_to_the_same_tree(
-    source: tuple[Path, list[str], SpooledLayer], tmp_path: Path
+    source: tuple[Path, list[str], FileLayer], tmp_path: Path
 ) -> None:
     src, _, _ = source
     layout = tmp_path / "layout"
@@ -238,7 +241,7 @@ def test_we_extract_a_umoci_layer_to_the_same_tree(
         apply_layer(f, tmp_path / "dst")
 
     def seconds(t: dict[str, tuple[object, ...]]) -> dict[str, tuple[object, ...]]:
-        return {k: (*v[:-1], (v[-1] + NS // 2) // NS) for k, v in t.items()}  # type: ignore[operator]
+        return {k: (*v[:-1], (v[-1] + NS // 2) // NS) for k, v in t.items()}  # type: ignore[operator]  # mtime, int
 
     # Go's archive/tar (umoci) rounds mtimes to the nearest second unless asked for PAX.
     assert seconds(tree(tmp_path / "dst")) == seconds(tree(src))

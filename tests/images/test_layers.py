@@ -9,10 +9,15 @@ import pytest
 import zstandard
 
 from kaniko.errors import ImageError
+from kaniko.images import mutate
 from kaniko.images.empty import scratch
+from kaniko.images.layout import write_oci_layout
+from kaniko.images.tarball import write_docker_tarball
+from kaniko.images.validate import validate
 from kaniko.oci import mediatypes as mt
-from kaniko.oci.image import BytesLayer, FileLayer, Image, Layer, RawImage
+from kaniko.oci.image import BytesLayer, FileLayer, Image, Layer, RawImage, described_layers
 from kaniko.oci.platform import Platform
+from kaniko.oci.streams import LayerSpooler
 from tests.images.helpers import LAYER1_FILES, make_tar, sha, two_layer_image
 
 TAR = make_tar(LAYER1_FILES)
@@ -66,7 +71,7 @@ def test_verifying_file_layer_rejects_changed_content(tmp_path) -> None:
     blob = BLOBS[mt.DOCKER_LAYER]
     path = tmp_path / "blob"
     path.write_bytes(blob)
-    good = FileLayer(str(path), sha(blob), sha(TAR), len(blob), mt.DOCKER_LAYER, verify=True)
+    good = FileLayer(path, sha(blob), sha(TAR), len(blob), mt.DOCKER_LAYER, verify=True)
     with good.open_compressed() as f:
         assert f.read() == blob
     path.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
@@ -78,7 +83,7 @@ def test_verifying_file_layer_rejects_changed_content(tmp_path) -> None:
 
 
 def test_missing_spool_file_is_an_image_error(tmp_path) -> None:
-    layer = FileLayer(str(tmp_path / "gone"), sha(b"x"), sha(b"y"), 1, mt.DOCKER_LAYER)
+    layer = FileLayer(tmp_path / "gone", sha(b"x"), sha(b"y"), 1, mt.DOCKER_LAYER)
     with pytest.raises(ImageError, match="cannot open"), layer.open_compressed():
         pass
 
@@ -86,6 +91,25 @@ def test_missing_spool_file_is_an_image_error(tmp_path) -> None:
 def test_corrupt_blob_cannot_give_a_diff_id() -> None:
     with pytest.raises(ImageError, match="cannot decompress"):
         BytesLayer.from_blob(b"not gzip at all", mt.DOCKER_LAYER)
+
+
+def test_truncated_zstd_blob_cannot_give_a_diff_id() -> None:
+    # zstandard's own stream reader ends quietly inside a cut frame; layers must not.
+    blob = BLOBS[mt.OCI_LAYER_ZSTD]
+    with pytest.raises(ImageError, match=r"cannot decompress .*inside a frame"):
+        BytesLayer.from_blob(blob[:-20], mt.OCI_LAYER_ZSTD)
+
+
+def test_blob_compressed_otherwise_than_its_media_type_says() -> None:
+    with pytest.raises(ImageError, match=r"cannot decompress .*not zstd data .*gzip"):
+        BytesLayer.from_blob(BLOBS[mt.DOCKER_LAYER], mt.OCI_LAYER_ZSTD)
+
+
+def test_from_tar_compresses_as_the_snapshot_spooler_does(tmp_path) -> None:
+    with LayerSpooler(tmp_path, "gzip") as spool:
+        spool.write(TAR)
+    spooled = spool.finish()
+    assert BytesLayer.from_tar(TAR).digest == spooled.digest
 
 
 def test_protocols_are_runtime_checkable() -> None:
@@ -106,3 +130,20 @@ def test_raw_image_keeps_exact_bytes() -> None:
     assert raw.manifest() == image.manifest()
     assert raw.config() == image.config()
     assert raw.media_type == mt.DOCKER_MANIFEST
+
+
+def test_described_layers_pairs_descriptors_and_refuses_a_count_mismatch(tmp_path) -> None:
+    image, _ = two_layer_image()
+    pairs = described_layers(image)
+    assert [desc for desc, _ in pairs] == list(image.manifest().layers)
+    assert [layer for _, layer in pairs] == list(image.layers())
+    short = RawImage(image.raw_manifest(), image.raw_config(), image.layers()[:1])
+    for use in (
+        described_layers,
+        validate,
+        lambda i: write_oci_layout(i, str(tmp_path / "layout")),
+        lambda i: write_docker_tarball(i, str(tmp_path / "t.tar"), ["x:1"]),
+        lambda i: mutate.with_media_types(i, oci=True).manifest(),
+    ):
+        with pytest.raises(ImageError, match="manifest lists 2 layers, the image has 1"):
+            use(short)

@@ -11,12 +11,16 @@ import random
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import zstandard
 
 from kaniko.errors import ImageError, UsageError
 from kaniko.oci.compress import compressor, isal_level, open_decompressed, sniff, zstd_level
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 DATA = b"".join(b"line %d of a compressible layer\n" % i for i in range(20000)) + os.urandom(
     100_000
@@ -40,9 +44,10 @@ class Dribble(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        chunk = self._data[self._pos : self._pos + min(self._step, len(buffer))]
-        buffer[: len(chunk)] = chunk
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self._data[self._pos : self._pos + min(self._step, len(view))]
+        view[: len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)
 
@@ -100,8 +105,8 @@ def test_levels() -> None:
 )
 def test_open_decompressed_sniffs_and_streams(kind: str, blob: bytes) -> None:
     assert sniff(blob[:6]) == kind
-    reader = open_decompressed(Dribble(blob, step=5))  # type: ignore[arg-type]
-    assert reader.kind == kind  # type: ignore[attr-defined]
+    reader = open_decompressed(Dribble(blob, step=5))
+    assert reader.kind == kind
     got = bytearray()
     while chunk := reader.read(65536):
         got += chunk

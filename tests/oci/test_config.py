@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -225,9 +227,9 @@ def test_go_time(moment: datetime, text: str) -> None:
         (lambda d: d["config"]["Healthcheck"].update(Interval="3s"), "Interval must be an integer"),
     ],
 )  # fmt: skip
-def test_invalid_configs(mutate: object, message: str) -> None:
+def test_invalid_configs(mutate: Callable[[Any], object], message: str) -> None:
     doc = json.loads(DOCKER_BYTES)
-    mutate(doc)  # type: ignore[operator]
+    mutate(doc)
     with pytest.raises(ImageError, match=r"^image config") as info:
         ImageConfig.from_json(json.dumps(doc).encode())
     assert message in str(info.value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -267,9 +269,9 @@ def test_schema1_is_rejected(body: bytes, content_type: str | None) -> None:
         (lambda d: d.update(subject="x"), "subject: descriptor is not a JSON object"),
     ],
 )
-def test_invalid_manifests(mutate: object, message: str) -> None:
+def test_invalid_manifests(mutate: Callable[[Any], object], message: str) -> None:
     doc = json.loads(DOCKER_V2S2)
-    mutate(doc)  # type: ignore[operator]
+    mutate(doc)
     with pytest.raises(ImageError, match=r"^manifest") as info:
         parse_manifest(json.dumps(doc).encode())
     assert message in str(info.value)

@@ -14,7 +14,9 @@ import pytest
 import zstandard
 
 from kaniko.errors import FilesystemError, ImageError, UsageError
-from kaniko.oci.streams import LayerSpooler, SpooledLayer
+from kaniko.oci.digest import Digest
+from kaniko.oci.image import FileLayer
+from kaniko.oci.streams import LayerSpooler
 
 PAYLOAD = b"".join(b"%08d some tar-ish bytes\n" % i for i in range(150000)) + os.urandom(300_000)
 
@@ -24,8 +26,8 @@ def feed(spooler: LayerSpooler, data: bytes = PAYLOAD, chunk: int = 10240) -> No
         assert spooler.write(data[i : i + chunk]) == len(data[i : i + chunk])
 
 
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def sha256(data: bytes) -> Digest:
+    return Digest("sha256", hashlib.sha256(data).hexdigest())
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,7 @@ def sha256(data: bytes) -> str:
 def test_digests_sizes_and_media_types(
     tmp_path: Path, compression: str, oci: bool, media_type: str
 ) -> None:
-    spooler = LayerSpooler(tmp_path, compression, oci=oci)  # type: ignore[arg-type]
+    spooler = LayerSpooler(tmp_path, compression, oci=oci)
     feed(spooler)
     assert spooler.tell() == len(PAYLOAD)
     layer = spooler.finish()
@@ -71,7 +73,7 @@ def test_spool_passes_gzip_t(tmp_path: Path) -> None:
 def test_same_bytes_same_blob_however_written(tmp_path: Path, compression: str) -> None:
     layers = []
     for chunk in (1000, 65536, 3 << 20):
-        with LayerSpooler(tmp_path, compression, oci=True) as spooler:  # type: ignore[arg-type]
+        with LayerSpooler(tmp_path, compression, oci=True) as spooler:
             feed(spooler, chunk=chunk)
         layers.append(spooler.finish())
     assert len({layer.digest for layer in layers}) == 1
@@ -83,7 +85,7 @@ def test_finish_and_close_are_idempotent(tmp_path: Path) -> None:
     feed(spooler)
     first = spooler.finish()
     assert spooler.close() is first and spooler.finish() is first and spooler.closed
-    assert isinstance(first, SpooledLayer)
+    assert isinstance(first, FileLayer)
     with pytest.raises(ValueError, match="finished"):
         spooler.write(b"more")
     spooler.abort()  # a finished layer belongs to the caller now

@@ -19,7 +19,7 @@ PRELUDE = "FROM x\nENV D=/data U=app P=8080 S=TERM M=0640 V=1.2\n"
 def plan(text: str, build_args: Mapping[str, str | None] | None = None, **kw: object) -> BuildPlan:
     kw.setdefault("environ", {})
     kw.setdefault("build_platform", AMD64)
-    return make_plan(parse(text), build_args=build_args or {}, **kw)  # type: ignore[arg-type]
+    return make_plan(parse(text), build_args=build_args or {}, **kw)
 
 
 def step_of(text: str) -> c.Command:

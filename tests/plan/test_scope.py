@@ -10,8 +10,8 @@ from kaniko.dockerfile import commands as c
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
 from kaniko.oci.platform import Platform
+from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan import BuildPlan, make_plan
-from kaniko.plan.scope import DEFAULT_PATH
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")
@@ -20,7 +20,7 @@ ARM64 = Platform("linux", "arm64")
 def plan(text: str, build_args: Mapping[str, str | None] | None = None, **kw: object) -> BuildPlan:
     kw.setdefault("environ", {})
     kw.setdefault("build_platform", AMD64)
-    return make_plan(parse(text), build_args=build_args or {}, **kw)  # type: ignore[arg-type]
+    return make_plan(parse(text), build_args=build_args or {}, **kw)
 
 
 def probes(

@@ -30,7 +30,7 @@ FROM debian AS after
 def plan(text: str, build_args: Mapping[str, str | None] | None = None, **kw: object) -> BuildPlan:
     kw.setdefault("environ", {})
     kw.setdefault("build_platform", AMD64)
-    return make_plan(parse(text), build_args=build_args or {}, **kw)  # type: ignore[arg-type]
+    return make_plan(parse(text), build_args=build_args or {}, **kw)
 
 
 def indices(built: BuildPlan) -> list[int]:

@@ -7,7 +7,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kaniko.oci.digest import Digest
-from kaniko.refs import DOCKER_HUB, InvalidReferenceError, Reference, is_loopback_registry
+from kaniko.refs import (
+    DOCKER_HUB,
+    InvalidReferenceError,
+    Reference,
+    is_loopback_registry,
+    parse_tagged,
+)
 
 SHA = "sha256:" + "ab" * 32
 
@@ -148,3 +154,12 @@ def test_generated_references_round_trip(
     assert (str(ref.digest) if ref.digest else None) == digest
     assert Reference.parse(str(ref)) == ref
     assert Reference.parse(ref.familiar()) == ref
+
+
+def test_parse_tagged_refuses_a_digest() -> None:
+    assert parse_tagged("reg.example/app").tag == "latest"
+    assert parse_tagged("reg.example/app:v1").tag == "v1"
+    with pytest.raises(InvalidReferenceError, match="a digest is not a tag"):
+        parse_tagged("reg.example/app:v1@sha256:" + "a" * 64)
+    with pytest.raises(InvalidReferenceError, match="invalid image reference"):
+        parse_tagged("reg.example/App")

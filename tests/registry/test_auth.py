@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,10 +14,22 @@ from kaniko.registry.auth import Authenticator, scope
 from kaniko.registry.keychain import ANONYMOUS, Credential
 from tests.lab.registry import Registry
 
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close the test's HTTP clients (a leaked connection fails the suite)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
 
 def _client(registry: Registry) -> httpx.Client:
     verify = ssl.create_default_context(cafile=str(registry.ca_cert)) if registry.ca_cert else True
-    return httpx.Client(verify=verify, timeout=10)
+    client = httpx.Client(verify=verify, timeout=10)
+    _OPEN.append(client)
+    return client
 
 
 def _auth(registry: Registry, user: str | None) -> tuple[Authenticator, httpx.Client]:

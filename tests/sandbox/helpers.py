@@ -16,7 +16,7 @@ def exec_form(
 ) -> tuple[int, list[str]]:
     lines: list[str] = []
     fields.setdefault("env", ())
-    spec = RunSpec(root=root, argv=argv, **fields)  # type: ignore[arg-type]
+    spec = RunSpec(root=root, argv=argv, **fields)
     code = run(spec, on_output=lines.append, isolation=isolation)
     return code, lines
 

@@ -24,7 +24,7 @@ def _run(script: str, workdir: Path, **fields: object) -> tuple[int, list[str]]:
         argv=("/bin/sh", "-c", script),
         env=(("PATH", "/usr/bin:/bin"),),
         workdir=str(workdir),
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
     return run_inplace(spec, on_output=lines.append), lines
 

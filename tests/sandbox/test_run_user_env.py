@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kaniko.errors import BuildError
-from kaniko.sandbox.spec import DEFAULT_PATH
+from kaniko.oci.runconfig import DEFAULT_PATH
 from tests.sandbox.conftest import Runner
 
 

@@ -72,9 +72,9 @@ def test_layer_holds_exactly_the_changes(rootfs: Path, tmp_path: Path) -> None:
     assert got["old/.wh.tree"].size == 0 and got["old"].isdir()
     assert got["app/tool-link"].islnk() and got["app/tool-link"].linkname == "app/bin/tool"
     blob = layer.path.read_bytes()
-    assert layer.digest == "sha256:" + hashlib.sha256(blob).hexdigest()
+    assert str(layer.digest) == "sha256:" + hashlib.sha256(blob).hexdigest()
     assert layer.size == len(blob)
-    assert layer.diff_id == "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
+    assert str(layer.diff_id) == "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
     assert layer.media_type == "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 

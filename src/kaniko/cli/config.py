@@ -12,7 +12,12 @@ The merge and validation follow kaniko's ``PersistentPreRunE``:
 3. ``--custom-platform`` defaults to the host and must parse;
 4. ``--kaniko-dir`` wins when not ``/kaniko``, else ``KANIKO_DIR``, else ``/kaniko``;
 5. ``--destination`` or ``--no-push`` is required; ``--cache`` with ``--no-push`` needs
-   ``--cache-repo``; the ``--image-name*-file`` flags need a destination.
+   ``--cache-repo``; the ``--image-name*-file`` flags need a destination;
+6. with ``--reproducible``, ``SOURCE_DATE_EPOCH`` (unset or empty: 0) is parsed here, and
+   only here, as BuildKit parses it (:func:`~kaniko.cli.values.parse_source_date_epoch`);
+   a bad value is an error. The library gets the number in ``OutputOptions``. Go kaniko
+   ignores the variable (its ``--reproducible`` is always the Unix epoch), so 0 stays the
+   default.
 
 Every failure is a :class:`~kaniko.errors.UsageError` (exit 2).
 """
@@ -32,7 +37,7 @@ from kaniko.oci.platform import Platform
 from kaniko.options import (
     COMPRESSIONS,
     DEFAULT_KANIKO_DIR,
-    ISOLATIONS,
+    ROOT_MODES,
     SNAPSHOT_MODES,
     BuildOptions,
     CacheOptions,
@@ -142,6 +147,17 @@ def _no_push(flag: bool, environ: Mapping[str, str]) -> bool:
         return False
 
 
+def _source_date_epoch(environ: Mapping[str, str]) -> int:
+    """``SOURCE_DATE_EPOCH`` for ``--reproducible`` (unset or empty: 0, the Unix epoch)."""
+    text = environ.get("SOURCE_DATE_EPOCH", "")
+    if not text:
+        return 0
+    try:
+        return values.parse_source_date_epoch(text)
+    except ValueError as e:
+        raise UsageError(f"SOURCE_DATE_EPOCH={text!r}: {e}") from e
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
@@ -163,6 +179,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         image_name_with_digest_file=v["image_name_with_digest_file"],
         image_name_tag_with_digest_file=v["image_name_tag_with_digest_file"],
         reproducible=v["reproducible"],
+        source_date_epoch=_source_date_epoch(environ) if v["reproducible"] else 0,
         compression=compression,
         compression_level=v["compression_level"],
         push_retry=v["push_retry"],
@@ -180,7 +197,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         platform=platform,
         labels=tuple(v["label"]),
         force=v["force"],
-        isolation=_choice(v["isolation"], ISOLATIONS, "isolation"),
+        isolation=_choice(v["isolation"], ROOT_MODES, "isolation"),
         kaniko_dir=kaniko_dir,
         cleanup=v["cleanup"],
         image_fs_extract_retry=v["image_fs_extract_retry"],

@@ -21,6 +21,10 @@ _INT = re.compile(
     r"|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)"
 )
 
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+_EPOCH_MIN = -62_135_596_800  # 0001-01-01T00:00:00Z
+_EPOCH_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 GIT_KEYS = ("branch", "single-branch", "recurse-submodules", "insecure-skip-tls")
 _GIT_SPLIT = re.compile(r",(?=(?:" + "|".join(re.escape(k) for k in GIT_KEYS) + r")=)")
 
@@ -49,6 +53,19 @@ def parse_int(text: str) -> int:
     if not -(2**63) <= sign * value < 2**63:
         raise ValueError("value out of range")
     return sign * value
+
+
+def parse_source_date_epoch(text: str) -> int:
+    """``SOURCE_DATE_EPOCH``, read as BuildKit reads it: Go's ``strconv.ParseInt(text, 10,
+    64)`` (an optional sign and decimal digits, nothing else: no spaces, no ``_``, no
+    prefix), seconds since 1970 UTC. The time must also fall in the years 1 to 9999, all
+    that an RFC 3339 ``created`` can hold."""
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError("want a whole number of seconds since 1970-01-01 UTC")
+    seconds = int(text)
+    if not _EPOCH_MIN <= seconds <= _EPOCH_MAX:
+        raise ValueError("out of range (years 1 to 9999)")
+    return seconds
 
 
 def parse_duration(text: str) -> timedelta:

@@ -58,5 +58,5 @@ def read_dockerfile(path: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise ContextError(f"cannot read Dockerfile {path}: {exc.strerror}") from None
+        raise ContextError(f"cannot read Dockerfile {path}: {exc.strerror}") from exc
     return data.decode("utf-8", errors="surrogateescape")

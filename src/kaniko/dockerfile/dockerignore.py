@@ -265,10 +265,10 @@ def _list_dir(directory: str, relative: str, *, excluded: bool) -> list[tuple[st
     try:
         with os.scandir(directory) as scan:
             entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan]
-    except PermissionError:
+    except PermissionError as e:
         if excluded:  # BuildKit too ignores an unreadable directory it would not send
             return []
-        raise ContextError(f"cannot read build context directory {relative or '.'}") from None
+        raise ContextError(f"cannot read build context directory {relative or '.'}") from e
     except OSError as err:
         where = relative or "."
         raise ContextError(f"cannot read build context directory {where}: {err}") from err

@@ -38,8 +38,7 @@ from kaniko.dockerfile.commands import (
     Workdir,
 )
 from kaniko.dockerfile.flags import FlagError
-from kaniko.dockerfile.mounts import MountError
-from kaniko.dockerfile.parsers import (
+from kaniko.dockerfile.instruction_flags import (
     NodeError,
     base,
     command_line,
@@ -52,6 +51,7 @@ from kaniko.dockerfile.parsers import (
     parse_healthcheck,
     parse_run,
 )
+from kaniko.dockerfile.mounts import MountError
 from kaniko.errors import DockerfileError
 
 __all__ = ["INSTRUCTIONS", "parse_instruction", "split_stages"]

@@ -92,7 +92,7 @@ def _fields(spec: str) -> list[str]:
     try:
         rows = list(csv.reader([spec], strict=True))
     except csv.Error as exc:
-        raise MountError(f"failed to parse csv mounts: {exc}") from None
+        raise MountError(f"failed to parse csv mounts: {exc}") from exc
     return rows[0] if rows else []
 
 
@@ -165,8 +165,10 @@ def _set(m: Mount, key: str, value: str, field: str, ro_auto: bool) -> tuple[Mou
         return replace(m, sharing=value.lower()), ro_auto
     if key == "mode":
         return replace(m, mode=_number(key, value, 8)), ro_auto
-    if key in ("uid", "gid"):
-        return replace(m, **{key: _number(key, value, 10)}), ro_auto
+    if key == "uid":
+        return replace(m, uid=_number(key, value, 10)), ro_auto
+    if key == "gid":
+        return replace(m, gid=_number(key, value, 10)), ro_auto
     message = f"unexpected key '{key}' in '{field}'"
     close = difflib.get_close_matches(key, _KEYS, n=1, cutoff=0.6)
     raise MountError(f"{message} (did you mean {close[0]}?)" if close else message)

@@ -38,6 +38,7 @@ from kaniko.images.remote import fetch
 from kaniko.oci.config import go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
+from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
 from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
@@ -84,13 +85,6 @@ class BaseImages:
                 retries=reg.image_download_retry,
             )
         return self._cache[key]
-
-
-def epoch() -> datetime:
-    """``SOURCE_DATE_EPOCH`` when set, else the Unix epoch (for ``--reproducible``)."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "")
-    seconds = int(value) if value.isdigit() else 0
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def in_executor_image() -> bool:
@@ -170,7 +164,10 @@ def build(
         if destinations and not out.no_push and not out.skip_push_permission_check:
             check_push_permissions(transport, destinations)
         reproducible = out.reproducible
-        now = epoch() if reproducible else datetime.now(UTC)
+        if reproducible:
+            now = datetime.fromtimestamp(out.source_date_epoch, UTC)
+        else:
+            now = datetime.now(UTC)
         stage_opts = StageOptions(
             labels=options.labels,
             created=go_time(now),
@@ -203,7 +200,7 @@ def build(
                 else:
                     fs = ChrootSteps(workspace, stage, base)
                 image = build_stage(stage, base, fs, stage_opts)
-                if out.compression == "zstd" and image.manifest().is_docker:
+                if uses_oci_types(out.compression, base.media_type) and image.manifest().is_docker:
                     image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
                 images[stage.index] = image
             final = images[plan.target_index]

@@ -32,18 +32,17 @@ from kaniko.executor.steps.copy import CopySource, copy_step
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
+from kaniko.fs.users import resolve_chown
 from kaniko.iotools import TeeReader
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer, Image, Layer
+from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
-from kaniko.oci.streams import SpooledLayer
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
 from kaniko.progress import SILENT, Reporter
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import RunSpec
-from kaniko.sandbox.users import resolve_chown
 from kaniko.snapshot import Snapshotter
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ class Workspace:
         base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
         (base / "spool").mkdir()
         (base / "blobs").mkdir()
-        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]
+        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]  # untyped bag
 
     @property
     def spool(self) -> Path:
@@ -121,8 +120,8 @@ class Workspace:
         def opener() -> Iterator[BinaryIO]:
             cached = self.blobs / layer.digest.encoded
             if cached.exists():
-                with open(cached, "rb") as stream:
-                    yield stream
+                with open(cached, "rb") as kept:
+                    yield kept
                 return
             if isinstance(layer, FileLayer):  # already on this disk
                 with layer.open_compressed() as stream:
@@ -137,7 +136,7 @@ class Workspace:
                         keep.write(data)
                         task.advance(len(data))
 
-                    yield TeeReader(stream, observe)  # type: ignore[misc]
+                    yield TeeReader(stream, observe)  # type: ignore[misc]  # raw; only read()
                 if partial.stat().st_size == layer.size:
                     partial.rename(cached)
             finally:
@@ -157,16 +156,6 @@ class Workspace:
 
     def remove(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _file_layer(spooled: SpooledLayer) -> FileLayer:
-    return FileLayer(
-        str(spooled.path),
-        Digest.parse(spooled.digest),
-        Digest.parse(spooled.diff_id),
-        spooled.size,
-        spooled.media_type,
-    )
 
 
 class ChrootSteps:
@@ -201,6 +190,7 @@ class ChrootSteps:
             compression=out.compression or "gzip",
             level=out.compression_level if out.compression_level > 0 else None,
             reproducible=out.reproducible,
+            epoch=out.source_date_epoch,
             oci=self.oci,
             single_snapshot=snap.single_snapshot,
         )
@@ -210,7 +200,7 @@ class ChrootSteps:
     @property
     def oci(self) -> bool:
         """Whether this stage's layers get OCI media types (an OCI base, or zstd)."""
-        return self.ws.options.output.compression == "zstd" or not self.base.manifest().is_docker
+        return uses_oci_types(self.ws.options.output.compression, self.base.media_type)
 
     def finished_root(self) -> Path:
         """The stage's root after its last step (extracted now if no step needed it)."""
@@ -229,15 +219,14 @@ class ChrootSteps:
             changes = snap.after_step(self._workdir(config, root))
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
-        spooled = snap.layer(changes)
-        return None if spooled is None else _file_layer(spooled)
+        return snap.layer(changes)
 
     def finish(self) -> Sequence[Layer]:
         """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
         if self.snapshotter is None or not self.snapshotter.single_snapshot:
             return ()
-        spooled = self.snapshotter.layer(self.snapshotter.after_step(last=True))
-        return () if spooled is None else (_file_layer(spooled),)
+        layer = self.snapshotter.layer(self.snapshotter.after_step(last=True))
+        return () if layer is None else (layer,)
 
     def _run(self, step: Step, instr: Run, config: ImageConfig, root: Path) -> None:
         shell = config.config.shell or DEFAULT_SHELL

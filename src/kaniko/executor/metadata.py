@@ -33,10 +33,9 @@ from kaniko.dockerfile.commands import (
 )
 from kaniko.errors import DockerfileError
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import HealthConfig
+from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 METADATA = (
     Arg, Env, Label, Expose, Volume, Workdir, User, Cmd, Entrypoint, Shell, StopSignal,
     Healthcheck, Maintainer, Onbuild,
@@ -77,7 +76,7 @@ def workdir_path(current: str, path: str) -> str:
 
 
 def _ports(instr: Expose, path: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for spec in instr.ports:
         number, _, proto = spec.partition("/")
         proto = (proto or "tcp").lower()
@@ -117,7 +116,7 @@ def apply(state: ConfigState, instr: Command, *, path: str = "Dockerfile") -> No
             state.cmd_set = True
         case Entrypoint():
             entrypoint = instr.cmd if instr.json else (*state.shell, *instr.cmd)
-            changes: dict = {"entrypoint": tuple(entrypoint), "args_escaped": False}
+            changes: dict[str, object] = {"entrypoint": tuple(entrypoint), "args_escaped": False}
             if not state.cmd_set:
                 changes["cmd"] = ()
             cfg = cfg.with_config(**changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from kaniko.images.digestfiles import write_digest_files
+from kaniko.executor.digestfiles import write_digest_files
 from kaniko.images.layout import write_oci_layout
 from kaniko.images.push import push
 from kaniko.images.tarball import write_docker_tarball

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import stat
 
 from kaniko.errors import FilesystemError
+from kaniko.fs import fileattrs
 from kaniko.fs.ignore import IgnoreList
+
+log = logging.getLogger(__name__)
 
 
 def same_filesystem(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -41,10 +45,12 @@ def move_tree(src: str | os.PathLike[str], dst: str | os.PathLike[str], ignore: 
     Returns the number of renames done. Raises :class:`FilesystemError` when an entry can
     move neither by rename nor child by child (a file over a directory, another device).
     """
-    return _move_children(os.fspath(src), os.fspath(dst), "", ignore)
+    return _move_children(os.fspath(src), os.fspath(dst), "", ignore, fileattrs.Notices(log))
 
 
-def _move_children(src: str, dst: str, rel: str, ignore: IgnoreList) -> int:
+def _move_children(
+    src: str, dst: str, rel: str, ignore: IgnoreList, notices: fileattrs.Notices
+) -> int:
     moved = 0
     source_dir = os.path.join(src, rel) if rel else src
     for name in sorted(os.listdir(source_dir)):
@@ -55,14 +61,14 @@ def _move_children(src: str, dst: str, rel: str, ignore: IgnoreList) -> int:
         st = os.lstat(source)
         if stat.S_ISDIR(st.st_mode):
             if ignore.has_ignored_below_rel(child) or _is_dir(target):
-                moved += _merge(src, dst, child, st, ignore)
+                moved += _merge(src, dst, child, st, ignore, notices)
                 continue
             try:
                 os.rename(source, target)
             except OSError as error:
                 if error.errno != errno.EXDEV:
                     raise _failure(child, error) from error
-                moved += _merge(src, dst, child, st, ignore)
+                moved += _merge(src, dst, child, st, ignore, notices)
                 continue
         else:
             try:
@@ -73,7 +79,9 @@ def _move_children(src: str, dst: str, rel: str, ignore: IgnoreList) -> int:
     return moved
 
 
-def _merge(src: str, dst: str, rel: str, st: os.stat_result, ignore: IgnoreList) -> int:
+def _merge(
+    src: str, dst: str, rel: str, st: os.stat_result, ignore: IgnoreList, notices: fileattrs.Notices
+) -> int:
     """Move ``rel``'s children one by one, then give the target ``rel``'s metadata."""
     target = os.path.join(dst, rel)
     if not _is_dir(target):
@@ -81,23 +89,24 @@ def _merge(src: str, dst: str, rel: str, st: os.stat_result, ignore: IgnoreList)
             os.mkdir(target, 0o700)
         except OSError as error:
             raise _failure(rel, error) from error
-    moved = _move_children(src, dst, rel, ignore)
-    copy_metadata(os.path.join(src, rel), target, st)
+    moved = _move_children(src, dst, rel, ignore, notices)
+    copy_metadata(os.path.join(src, rel), target, st, notices)
     with contextlib.suppress(OSError):
         os.rmdir(os.path.join(src, rel))  # stays while it holds ignored paths
     return moved
 
 
-def copy_metadata(source: str, target: str, st: os.stat_result) -> None:
+def copy_metadata(source: str, target: str, st: os.stat_result, notices: fileattrs.Notices) -> None:
     """Give directory ``target`` the owner, mode, xattrs and times ``source`` had (``st``)."""
-    os.lchown(target, st.st_uid, st.st_gid)
-    os.chmod(target, stat.S_IMODE(st.st_mode))
-    with contextlib.suppress(OSError):
-        for name in os.listxattr(source, follow_symlinks=False):
-            with contextlib.suppress(OSError):
-                value = os.getxattr(source, name, follow_symlinks=False)
-                os.setxattr(target, name, value, follow_symlinks=False)
-    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+    fileattrs.apply(
+        target,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        mode=stat.S_IMODE(st.st_mode),
+        xattrs=fileattrs.read_xattrs(source),
+        times=(st.st_atime_ns, st.st_mtime_ns),
+        notices=notices,
+    )
 
 
 def _is_dir(path: str) -> bool:

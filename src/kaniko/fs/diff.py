@@ -38,11 +38,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from kaniko.fs.fileattrs import EXCLUDED_XATTRS
 from kaniko.fs.inventory import META_FIELDS, FileRecord, IgnoreFn, with_digests
-from kaniko.fs.tarwrite import EXCLUDED_XATTRS
 
 SnapshotMode = Literal["full", "redo", "time"]
-SNAPSHOT_MODES: tuple[str, ...] = get_args(SnapshotMode)
+"""How changes are found (``--snapshot-mode``): see the module docstring."""
+SNAPSHOT_MODES: tuple[SnapshotMode, ...] = get_args(SnapshotMode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ semantics. Hard link targets are resolved inside the root too, without following
 final symlink. The root itself may only be a directory entry (its metadata is applied).
 
 Metadata order per entry: content, owner, mode, xattrs, times; directory modes and times
-when the layer ends (:mod:`kaniko.fs.entrymeta`). Device nodes that cannot be created here
+when the layer ends (:mod:`kaniko.fs.entrymeta`), all set through
+:mod:`kaniko.fs.fileattrs`. Device nodes that cannot be created here
 (no privilege) are skipped with one warning per extraction.
 """
 
@@ -22,7 +23,8 @@ import tarfile
 from typing import IO
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.fs.entrymeta import Metadata, Notices, UnpackStats, member_times
+from kaniko.fs.entrymeta import Metadata, UnpackStats
+from kaniko.fs.fileattrs import Notices
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path, resolve_rel
 from kaniko.fs.whiteout import (
@@ -33,8 +35,8 @@ from kaniko.fs.whiteout import (
     prune,
     remove_tree,
 )
+from kaniko.iotools import CHUNK, write_all
 
-CHUNK = 1 << 20
 _ZEROS = bytes(CHUNK)
 _HOLE_MIN = 4096  # smallest all-zero chunk turned into a hole
 
@@ -176,10 +178,7 @@ class LayerApplier:
             if written != member.size:
                 raise _Refused(f"content ended after {written} of {member.size} bytes")
             self.stats.bytes += written
-            self.meta.owner(fd, member)
-            os.chmod(fd, member.mode & 0o7777)
-            self.meta.xattrs(fd, member, follow=True)
-            os.utime(fd, ns=member_times(member))
+            self.meta.apply(fd, member)
         finally:
             os.close(fd)
         self.stats.files += 1
@@ -194,9 +193,7 @@ class LayerApplier:
                 os.lseek(fd, n, os.SEEK_CUR)
                 hole = True
             else:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, chunk)
                 hole = False
             total += n
         if hole:
@@ -210,8 +207,7 @@ class LayerApplier:
             self.meta.drop_stale_xattrs(path, member)
         else:
             os.mkdir(path, 0o700)
-        self.meta.owner(path, member)
-        self.meta.xattrs(path, member, follow=False)
+        self.meta.apply(path, member, mode=False, times=False)
         self.meta.defer_dir(real, member)
         self.stats.dirs += 1
 
@@ -219,9 +215,7 @@ class LayerApplier:
         self._clear(real, want_dir=False)
         path = full_path(self.root, real)
         os.symlink(member.linkname, path)
-        self.meta.owner(path, member)
-        self.meta.xattrs(path, member, follow=False)
-        os.utime(path, ns=member_times(member), follow_symlinks=False)
+        self.meta.apply(path, member, mode=False)
         self.stats.symlinks += 1
 
     def _hardlink(self, member: tarfile.TarInfo, real: str) -> bool:
@@ -263,10 +257,7 @@ class LayerApplier:
                 self.notices.once("mknod", "cannot create device nodes here; skipping them")
                 self.stats.devices_skipped += 1
                 return False
-        self.meta.owner(path, member)
-        os.chmod(path, member.mode & 0o7777)  # a node just made: not a symlink
-        self.meta.xattrs(path, member, follow=False)
-        os.utime(path, ns=member_times(member), follow_symlinks=False)
+        self.meta.apply(path, member)  # a node just made: not a symlink
         self.stats.specials += 1
         return True
 

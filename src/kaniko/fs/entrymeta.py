@@ -1,31 +1,32 @@
-"""Metadata of extracted entries: owner, xattrs, times, and deferred directory metadata.
+"""Metadata of extracted entries: what a tar member says, and deferred directory metadata.
 
-Owner changes (``lchown``) clear setuid/setgid bits and file capabilities, so callers set
-the owner first, then the mode, then xattrs, then times. Directory modes and times wait for
-the end of the layer (:class:`Metadata.defer_dir`, :meth:`Metadata.apply_dirs`): writing a
-child changes its parent's mtime, and a read-only directory would refuse children. They are
-applied through a descriptor walk that refuses symlinks (``O_NOFOLLOW`` on every
-component), so a directory replaced by a symlink later in the layer is skipped, never
-followed.
-
-Where the environment refuses (no privilege for ``chown``, a file system without some
-xattr namespace), the entry is kept with one warning per extraction (:class:`Notices`).
+A member's times (to the nanosecond where PAX records have them) and ``SCHILY.xattr.*``
+records are read here; they are set through :mod:`kaniko.fs.fileattrs`, which owns the
+order (owner, mode, xattrs, times), the refused-errno policy and the once-only notices.
+Directory modes and times wait for the end of the layer (:meth:`Metadata.defer_dir`,
+:meth:`Metadata.apply_dirs`): writing a child changes its parent's mtime, and a read-only
+directory would refuse children. A directory replaced by a symlink later in the layer is
+skipped, never followed.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import tarfile
 from dataclasses import dataclass
+
+from kaniko.fs import fileattrs
+from kaniko.fs.fileattrs import Notices
 
 log = logging.getLogger("kaniko.fs.unpack")
 
 _NS = 1_000_000_000
-_REFUSED_XATTR = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES}
-_REFUSED_OWNER = {errno.EPERM, errno.EINVAL}
 _XATTR_PREFIX = "SCHILY.xattr."
+
+
+def unpack_notices() -> Notices:
+    """The notices of one extraction (logged as ``kaniko.fs.unpack``)."""
+    return Notices(log)
 
 
 @dataclass
@@ -43,18 +44,6 @@ class UnpackStats:
     devices_skipped: int = 0
     xattrs_skipped: int = 0
     bytes: int = 0  # regular file content written
-
-
-class Notices:
-    """Warnings that are given once per extraction."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-
-    def once(self, key: str, message: str, *args: object) -> None:
-        if key not in self.seen:
-            self.seen.add(key)
-            log.warning(message, *args)
 
 
 def member_times(member: tarfile.TarInfo) -> tuple[int, int]:
@@ -93,43 +82,26 @@ class Metadata:
         self.notices = notices
         self._dirs: dict[str, tuple[int, int, int]] = {}  # rel -> mode, atime, mtime
 
-    def owner(self, target: int | str, member: tarfile.TarInfo) -> None:
-        """``fchown`` a descriptor or ``lchown`` a path to the member's numeric ids."""
-        try:
-            if isinstance(target, int):
-                os.chown(target, member.uid, member.gid)
-            else:
-                os.chown(target, member.uid, member.gid, follow_symlinks=False)
-        except OSError as e:
-            if e.errno not in _REFUSED_OWNER:
-                raise
-            self.notices.once("chown", "cannot set file ownership here (%s); keeping ours", e)
-
-    def xattrs(self, target: int | str, member: tarfile.TarInfo, *, follow: bool) -> None:
-        """Set the member's xattrs on a descriptor or path (``follow`` only for descriptors)."""
-        for name, value in member_xattrs(member):
-            try:
-                os.setxattr(target, name, value, follow_symlinks=follow)
-            except OSError as e:
-                if e.errno not in _REFUSED_XATTR:
-                    raise
-                self.stats.xattrs_skipped += 1
-                space = name.partition(".")[0]
-                self.notices.once(f"xattr:{space}", "cannot set %s.* xattrs here: %s", space, e)
+    def apply(
+        self, target: int | str, member: tarfile.TarInfo, *, mode: bool = True, times: bool = True
+    ) -> None:
+        """Give a descriptor or (not followed) path the member's numeric owner, then its mode
+        (unless ``mode`` is false: symlinks, directories), xattrs and times (unless
+        ``times`` is false: directories, whose times wait for :meth:`apply_dirs`)."""
+        self.stats.xattrs_skipped += fileattrs.apply(
+            target,
+            uid=member.uid,
+            gid=member.gid,
+            mode=member.mode if mode else None,
+            xattrs=member_xattrs(member),
+            times=member_times(member) if times else None,
+            notices=self.notices,
+        )
 
     def drop_stale_xattrs(self, path: str, member: tarfile.TarInfo) -> None:
         """A directory entry over an existing directory replaces its xattrs too."""
-        wanted = {name for name, _ in member_xattrs(member)}
-        try:
-            names = os.listxattr(path, follow_symlinks=False)
-        except OSError:
-            return
-        for name in names:
-            if name not in wanted and name != "security.selinux":
-                try:
-                    os.removexattr(path, name, follow_symlinks=False)
-                except OSError:
-                    self.stats.xattrs_skipped += 1
+        keep = [name for name, _ in member_xattrs(member)]
+        self.stats.xattrs_skipped += fileattrs.drop_xattrs(path, keep)
 
     def defer_dir(self, rel: str, member: tarfile.TarInfo) -> None:
         """Remember a directory's mode and times for :meth:`apply_dirs`."""
@@ -139,26 +111,4 @@ class Metadata:
     def apply_dirs(self, root: str) -> None:
         """Apply the deferred directory modes and times under ``root``."""
         for rel, (mode, atime, mtime) in self._dirs.items():
-            fd = _open_dir(root, rel)
-            if fd is None:
-                continue  # replaced or removed later in the layer
-            try:
-                os.chmod(fd, mode)
-                os.utime(fd, ns=(atime, mtime))
-            finally:
-                os.close(fd)
-
-
-def _open_dir(root: str, rel: str) -> int | None:
-    """A descriptor of directory ``rel`` under ``root``, or None if any component is not one."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-    fd = os.open(root, flags)
-    try:
-        for comp in rel.split("/") if rel else ():
-            child = os.open(comp, flags | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+            fileattrs.set_dir_mode_times(root, rel, mode, atime, mtime)

@@ -18,7 +18,6 @@ and a ``listxattr`` on every entry would add about a fifth to the walk (measured
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
 import os
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from kaniko.errors import FilesystemError
+from kaniko.fs.fileattrs import read_xattrs
 
 IgnoreFn = Callable[[str], bool]
 """Predicate on a path relative to the root (``"var/run"``): true to skip it and its tree."""
@@ -245,16 +245,12 @@ def with_digests(root: str, rel: str, rec: FileRecord) -> FileRecord:
 
 
 def xattrs_digest(path: str) -> bytes:
-    """Digest of ``path``'s extended attributes (names sorted), without following symlinks."""
+    """Digest of ``path``'s extended attributes (names sorted), without following symlinks.
+
+    Read by :func:`kaniko.fs.fileattrs.read_xattrs`: the xattrs a layer would carry.
+    """
     h = hashlib.sha256()
-    try:
-        names = sorted(os.listxattr(path, follow_symlinks=False))
-    except OSError as err:
-        if err.errno in (errno.EOPNOTSUPP, errno.ENODATA):  # no xattrs on this filesystem
-            return h.digest()
-        raise
-    for name in names:
-        value = os.getxattr(path, name, follow_symlinks=False)
+    for name, value in read_xattrs(path):
         raw = name.encode("utf-8", "surrogateescape")
         h.update(len(raw).to_bytes(4, "big") + raw + len(value).to_bytes(8, "big") + value)
     return h.digest()

@@ -10,14 +10,15 @@ emit ``.wh.NAME``) or ``opaque`` (a directory whose lower content is hidden: emi
 * entries are sorted by path components (byte-wise), so the order never depends on the
   caller or on the file system;
 * members are PAX, with numeric uid/gid and empty user/group names, mode including
-  setuid/setgid/sticky, every xattr (except ``security.selinux``, a host label) as
-  ``SCHILY.xattr.NAME``, and the mtime to the nanosecond in a PAX ``mtime`` record where it
-  has a fraction; atime and ctime are never written;
+  setuid/setgid/sticky, every xattr (read by :func:`kaniko.fs.fileattrs.read_xattrs`, so
+  not ``security.selinux``, a host label) as ``SCHILY.xattr.NAME``, and the mtime to the
+  nanosecond in a PAX ``mtime`` record where it has a fraction; atime and ctime are never
+  written;
 * a non-directory with more than one link whose inode was already emitted becomes a hard
   link to the first path emitted (the first in sorted order);
 * whiteouts are empty regular files, mode 0, owned by 0:0, mtime 0 (or the epoch);
-* with ``reproducible=True`` every time is the epoch: ``epoch`` if given, else
-  ``SOURCE_DATE_EPOCH`` from the environment, else 0. Same inputs, same bytes.
+* with ``reproducible=True`` every time is ``epoch`` (seconds; the CLI's
+  ``SOURCE_DATE_EPOCH``, else 0). Same inputs, same bytes.
 
 Paths must not go through symlinks: a parent that is not a directory is a
 :class:`~kaniko.errors.FilesystemError` (resolve paths with :mod:`kaniko.fs.safepath` first).
@@ -31,18 +32,26 @@ import posixpath
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict
 
-from kaniko.errors import FilesystemError, UsageError
+from kaniko.errors import FilesystemError
+from kaniko.fs.fileattrs import Xattrs, read_xattrs
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import clean_relpath, full_path
+from kaniko.iotools import CHUNK, Writable
 
 EntryKind = Literal["file", "whiteout", "opaque"]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-COPY_CHUNK = 1 << 20
-EXCLUDED_XATTRS = frozenset({"security.selinux"})
 _NS = 1_000_000_000
+
+
+class _Owner(TypedDict):
+    """The permission bits and numeric owner of a member."""
+
+    mode: int
+    uid: int
+    gid: int
 
 
 class TarEntry(NamedTuple):
@@ -50,19 +59,6 @@ class TarEntry(NamedTuple):
 
     path: str
     kind: EntryKind = "file"
-
-
-def resolve_epoch(epoch: int | None = None) -> int:
-    """The reproducible timestamp: ``epoch``, else ``$SOURCE_DATE_EPOCH``, else 0."""
-    if epoch is not None:
-        return epoch
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw:
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds") from None
 
 
 def pax_time(ns: int) -> str:
@@ -114,7 +110,8 @@ BLKTYPE, DIRTYPE, FIFOTYPE = b"4", b"5", b"6"
 
 
 def _fits(value: int, width: int) -> bool:
-    return 0 <= value < 8 ** (width - 1)
+    """Whether ``value`` fits an octal field of ``width`` bytes (one is the terminator)."""
+    return 0 <= value < 1 << 3 * (width - 1)
 
 
 def _ustar(
@@ -224,22 +221,6 @@ def _ascii(raw: bytes) -> bytes:
     return bytes(c if c < 128 else ord("?") for c in raw[:100])
 
 
-def _xattrs(path: str) -> list[tuple[str, bytes]]:
-    try:
-        names = os.listxattr(path, follow_symlinks=False)
-    except OSError:
-        return []  # file system without xattr support
-    found = []
-    for name in sorted(names):
-        if name in EXCLUDED_XATTRS:
-            continue
-        try:
-            found.append((name, os.getxattr(path, name, follow_symlinks=False)))
-        except OSError:
-            continue  # removed meanwhile, or not readable from here
-    return found
-
-
 _TYPEFLAGS = {
     stat.S_IFDIR: DIRTYPE,
     stat.S_IFLNK: SYMTYPE,
@@ -251,13 +232,13 @@ _TYPEFLAGS = {
 
 
 class _LayerWriter:
-    def __init__(self, root: str, out: BinaryIO, clamp: int | None) -> None:
+    def __init__(self, root: str, out: Writable, clamp: int | None) -> None:
         self.root = root
         self.out = out
         self.clamp = clamp  # the epoch when reproducible
         self.dirs: set[str] = set()
         self.links: dict[tuple[int, int], str] = {}
-        self.buffer = bytearray(COPY_CHUNK)
+        self.buffer = bytearray(CHUNK)
 
     def emit(self, name: str, kind: str) -> None:
         parent = posixpath.dirname(name)
@@ -280,14 +261,14 @@ class _LayerWriter:
         if typeflag is None:
             return  # a socket: cannot be archived; kaniko skips them too
         mtime = st.st_mtime_ns if self.clamp is None else self.clamp * _NS
-        common = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+        common = _Owner(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
         key = (st.st_dev, st.st_ino)
         if fmt != stat.S_IFDIR and st.st_nlink > 1:
             first = self.links.setdefault(key, name)
             if first != name:
                 self.out.write(encode_header(name, LNKTYPE, mtime_ns=mtime, link=first, **common))
                 return
-        xattrs = _xattrs(path)
+        xattrs = read_xattrs(path)
         if fmt == stat.S_IFREG:
             self._file(name, path, st, mtime, xattrs, common)
             return
@@ -312,8 +293,8 @@ class _LayerWriter:
         path: str,
         st: os.stat_result,
         mtime: int,
-        xattrs: list[tuple[str, bytes]],
-        common: dict[str, int],
+        xattrs: Xattrs,
+        common: _Owner,
     ) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -326,7 +307,7 @@ class _LayerWriter:
             )
             view, left = memoryview(self.buffer), size
             while left:
-                n = os.readv(fd, [view[: min(left, COPY_CHUNK)]])
+                n = os.readv(fd, [view[: min(left, CHUNK)]])
                 if n == 0:
                     raise FilesystemError(f"{name}: shrank while writing the layer")
                 self.out.write(view[:n])
@@ -339,17 +320,17 @@ class _LayerWriter:
 def write_layer_tar(
     root: Path | str,
     entries: Iterable[TarEntry | tuple[str, str]],
-    out: BinaryIO,
+    out: Writable,
     *,
     reproducible: bool = False,
-    epoch: int | None = None,
+    epoch: int = 0,
     ignore: IgnoreList | None = None,
 ) -> None:
     """Write the layer tar of ``entries`` under ``root`` to ``out`` (see the module doc).
 
     ``epoch`` only matters with ``reproducible``. ``out`` is not closed.
     """
-    clamp = resolve_epoch(epoch) if reproducible else None
+    clamp = epoch if reproducible else None
     plan = _plan(entries, ignore)
     writer = _LayerWriter(os.fspath(root), out, clamp)
     name = ""

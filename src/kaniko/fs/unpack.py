@@ -21,15 +21,18 @@ import logging
 import os
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
 from kaniko.errors import FilesystemError, ImageError, KanikoError
 from kaniko.fs.entries import LayerApplier
-from kaniko.fs.entrymeta import Notices, UnpackStats
+from kaniko.fs.entrymeta import UnpackStats, unpack_notices
+from kaniko.fs.fileattrs import Notices
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
-from kaniko.oci.compress import READ_CHUNK, open_decompressed
+from kaniko.iotools import CHUNK
+from kaniko.oci.compress import open_decompressed
 
 __all__ = ["UnpackStats", "apply_layer", "extract_image", "wipe_root"]
 
@@ -48,7 +51,7 @@ def apply_layer(
     ``media_type`` only names the layer in error messages. Every failure is a
     :class:`~kaniko.errors.FilesystemError` naming the entry (or the stream) at fault.
     """
-    return _apply(stream, os.path.abspath(root), ignore, Notices(), media_type or "layer")
+    return _apply(stream, os.path.abspath(root), ignore, unpack_notices(), media_type or "layer")
 
 
 def _apply(
@@ -62,8 +65,9 @@ def _apply(
         with open_decompressed(stream) as data:
             tally = _Tally(data)
             try:
-                tar = tarfile.open(  # noqa: SIM115 - closed by the `with tar` below
-                    fileobj=tally,  # type: ignore[arg-type]
+                # closed by the `with tar` below
+                tar = tarfile.open(  # type: ignore[call-overload]  # "r|" only reads  # noqa: SIM115
+                    fileobj=tally,
                     mode="r|",
                     bufsize=tarfile.RECORDSIZE,  # every header read copies this buffer
                     encoding="utf-8",
@@ -77,7 +81,7 @@ def _apply(
                 for member in _members(tar, tally):
                     stats.entries += 1
                     applier.apply(tar, member)
-            while data.read(READ_CHUNK):
+            while data.read(CHUNK):
                 pass  # to the end: checks the compressed stream's trailer and checksum
         applier.finish()
     except FilesystemError as e:
@@ -122,13 +126,14 @@ def _members(tar: tarfile.TarFile, tally: _Tally) -> Iterator[tarfile.TarInfo]:
             raise
         if member is None:
             return
-        tar.members.clear()  # tarfile would keep every header otherwise
+        # tarfile would keep every header otherwise
+        tar.members.clear()  # type: ignore[attr-defined]  # real, but not in typeshed
         data_end = member.offset_data + (member.size if member.isreg() else 0)
         yield member
 
 
 def extract_image(
-    layers: Iterable[Callable[[], BinaryIO]],
+    layers: Iterable[Callable[[], AbstractContextManager[BinaryIO]]],
     root: Path | str,
     *,
     ignore: IgnoreList | None = None,
@@ -144,7 +149,7 @@ def extract_image(
     base = os.path.abspath(root)
     attempt = 0
     while True:
-        notices = Notices()
+        notices = unpack_notices()
         try:
             results = []
             for index, opener in enumerate(openers, 1):

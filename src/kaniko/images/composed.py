@@ -20,7 +20,7 @@ from kaniko.oci import mediatypes as mt
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, sha256_of
-from kaniko.oci.image import Image, Layer, layer_descriptor
+from kaniko.oci.image import Image, Layer, described_layers, layer_descriptor
 from kaniko.oci.manifest import Manifest
 
 
@@ -67,17 +67,12 @@ def parts_of(image: Image) -> ImageParts:
     if isinstance(image, ComposedImage | LazyImage):
         return image.parts()
     manifest = image.manifest()
-    layers = tuple(image.layers())
-    if len(layers) != len(manifest.layers):
-        raise ImageError(
-            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers "
-            f"but {len(layers)} were given"
-        )
+    pairs = described_layers(image)
     return ImageParts(
         media_type=manifest.media_type,
         config=image.raw_config(),
-        layers=layers,
-        descriptors=manifest.layers,
+        layers=tuple(layer for _, layer in pairs),
+        descriptors=tuple(desc for desc, _ in pairs),
         config_media_type=manifest.config.media_type,
         annotations=manifest.annotations,
     )

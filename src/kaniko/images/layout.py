@@ -18,14 +18,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.atomic import atomic_file, copy_verified, write_atomic
+from kaniko.fs.atomic import atomic_file, write_atomic
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
-from kaniko.oci.digest import Digest, digest_problem
-from kaniko.oci.image import FileLayer, Image, RawImage
+from kaniko.oci.digest import Digest, copy_verified, digest_problem
+from kaniko.oci.image import FileLayer, Image, RawImage, described_layers
 from kaniko.oci.manifest import Index, Manifest, parse_manifest
 from kaniko.oci.platform import Platform
 
@@ -46,20 +47,14 @@ def write_oci_layout(image: Image, path: str, ref_name: str | None = None) -> De
     try:
         return _write(image, path, ref_name)
     except OSError as exc:
-        raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from None
+        raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from exc
 
 
 def _write(image: Image, path: str, ref_name: str | None) -> Descriptor:
     os.makedirs(path, exist_ok=True)
     _ensure_marker(path)
     manifest = image.manifest()
-    layers = image.layers()
-    if len(layers) != len(manifest.layers):
-        raise ImageError(
-            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers, "
-            f"the image has {len(layers)}"
-        )
-    for desc, layer in zip(manifest.layers, layers, strict=True):
+    for desc, layer in described_layers(image):
         target = blob_path(path, desc.digest)
         if _present(target, desc.size):
             continue
@@ -135,7 +130,7 @@ def read_oci_layout(
         raw_config = _read_small_blob(path, manifest.config)
         return _image(path, entry, manifest, raw_manifest, raw_config)
     except OSError as exc:
-        raise ImageError(f"cannot read the OCI layout {path}: {exc}") from None
+        raise ImageError(f"cannot read the OCI layout {path}: {exc}") from exc
 
 
 def _image(
@@ -153,7 +148,7 @@ def _image(
         blob = blob_path(path, desc.digest)
         if not os.path.isfile(blob):
             raise ImageError(f"{path}: blob {desc.digest} is missing")
-        layers.append(FileLayer(blob, desc.digest, diff_id, desc.size, desc.media_type, True))
+        layers.append(FileLayer(Path(blob), desc.digest, diff_id, desc.size, desc.media_type, True))
     return RawImage(raw_manifest, raw_config, layers, what=what)
 
 
@@ -165,7 +160,7 @@ def _check_marker(path: str) -> None:
     except FileNotFoundError:
         raise ImageError(f"{path} is not an OCI image layout (no {LAYOUT_FILE} file)") from None
     except ValueError as exc:
-        raise ImageError(f"{marker}: not valid JSON: {exc}") from None
+        raise ImageError(f"{marker}: not valid JSON: {exc}") from exc
     version = data.get("imageLayoutVersion") if isinstance(data, dict) else None
     if not isinstance(version, str) or not version.startswith("1."):
         raise ImageError(f"{marker}: unsupported imageLayoutVersion {version!r}")

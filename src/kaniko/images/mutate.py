@@ -127,7 +127,7 @@ def with_media_types(image: Image, *, oci: bool) -> Image:
                 vendor = "OCI" if oci else "Docker"
                 raise ImageError(
                     f"cannot convert layer {i} ({desc.digest}) to {vendor} media types: {exc}"
-                ) from None
+                ) from exc
             descriptors.append(replace(desc, media_type=media_type))
             layers.append(layer if layer.media_type == media_type else _Retyped(layer, media_type))
         return parts.replace(

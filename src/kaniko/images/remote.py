@@ -21,10 +21,10 @@ from typing import BinaryIO
 
 from kaniko.errors import ImageError, KanikoError, RegistryError
 from kaniko.oci import mediatypes as mt
+from kaniko.oci.compress import open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest
-from kaniko.oci.image import open_decompressed
 from kaniko.oci.manifest import Index, Manifest, parse_manifest
 from kaniko.oci.platform import Platform
 from kaniko.refs.reference import Reference

@@ -22,17 +22,16 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.atomic import atomic_file
+from kaniko.fs.atomic import atomic_file
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.canonical import dumps
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher
-from kaniko.oci.image import Image
-from kaniko.refs import DEFAULT_TAG, InvalidReferenceError, Reference
+from kaniko.oci.image import Image, described_layers
+from kaniko.refs import DEFAULT_TAG, InvalidReferenceError, parse_tagged
 
 _FORMAT = tarfile.PAX_FORMAT  # plain ustar headers unless a blob is over 8 GiB
 _TRUNCATED = "unexpected end of data"  # what tarfile says when a source runs short
-_EXTENSIONS = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
 
 
 def repo_tag(text: str) -> str:
@@ -42,11 +41,9 @@ def repo_tag(text: str) -> str:
     verbatim), with the default tag made explicit because ``docker load`` needs one.
     """
     try:
-        ref = Reference.parse(text)
+        ref = parse_tagged(text)
     except InvalidReferenceError as exc:
         raise ImageError(f"cannot tag the image tarball: {exc}") from None
-    if ref.digest is not None:
-        raise ImageError(f"cannot tag the image tarball with {text!r}: a digest is not a tag")
     if ref.tag == DEFAULT_TAG and not text.endswith(f":{DEFAULT_TAG}"):
         return f"{text}:{DEFAULT_TAG}"
     return text
@@ -78,25 +75,20 @@ def config_name(digest: Digest) -> str:
 
 def layer_name(digest: Digest, media_type: str) -> str:
     """The archive member name of a layer blob."""
-    return digest.hex + _EXTENSIONS[mt.layer_compression(media_type)]
+    return digest.hex + mt.layer_suffix(mt.layer_compression(media_type))
 
 
 def write_docker_tarball(image: Image, path: str, tags: Sequence[str]) -> None:
     """Write ``image`` tagged with each of ``tags`` as a ``docker load`` tarball at ``path``."""
     manifest = image.manifest()
-    layers = image.layers()
-    if len(layers) != len(manifest.layers):
-        raise ImageError(
-            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers, "
-            f"the image has {len(layers)}"
-        )
+    layers = described_layers(image)
     index = tarball_manifest(image, tags)
     raw_config = image.raw_config()
     try:
         with atomic_file(path) as out, tarfile.open(fileobj=out, mode="w", format=_FORMAT) as tar:
             _add(tar, config_name(manifest.config.digest), io.BytesIO(raw_config), manifest.config)
             seen: set[Digest] = set()
-            for desc, layer in zip(manifest.layers, layers, strict=True):
+            for desc, layer in layers:
                 if desc.digest in seen:
                     continue
                 seen.add(desc.digest)
@@ -104,7 +96,7 @@ def write_docker_tarball(image: Image, path: str, tags: Sequence[str]) -> None:
                     _add(tar, layer_name(desc.digest, desc.media_type), blob, desc)
             _add(tar, "manifest.json", io.BytesIO(index), None)
     except OSError as exc:
-        raise FilesystemError(f"cannot write the image tarball {path}: {exc}") from None
+        raise FilesystemError(f"cannot write the image tarball {path}: {exc}") from exc
 
 
 class _Hashing(io.RawIOBase):

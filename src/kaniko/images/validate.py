@@ -11,13 +11,12 @@ uncompressed in a single pass.
 from __future__ import annotations
 
 from kaniko.errors import ImageError
-from kaniko.iotools import TeeReader
+from kaniko.iotools import CHUNK, TeeReader
+from kaniko.oci.compress import DecompressionError, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher
-from kaniko.oci.image import DECOMPRESSION_ERRORS, Image, Layer, open_decompressed
-
-CHUNK = 1 << 20
+from kaniko.oci.image import Image, Layer, described_layers
 
 
 def validate(image: Image) -> None:
@@ -27,10 +26,8 @@ def validate(image: Image) -> None:
     raw_config = image.raw_config()
     _check_bytes(raw_config, config_desc, f"config blob {config_desc.digest}")
     config = ImageConfig.from_json(raw_config, what=f"config blob {config_desc.digest}")
-    layers = image.layers()
-    count = len(manifest.layers)
-    if len(layers) != count:
-        raise ImageError(f"the manifest lists {count} layers but the image has {len(layers)}")
+    layers = described_layers(image)
+    count = len(layers)
     if len(config.diff_ids) != count:
         raise ImageError(
             f"config rootfs.diff_ids lists {len(config.diff_ids)} diff IDs for {count} layers"
@@ -38,13 +35,11 @@ def validate(image: Image) -> None:
     with_layer = sum(not entry.empty_layer for entry in config.history)
     if config.history and with_layer != count:
         raise ImageError(f"config history has {with_layer} entries with a layer for {count} layers")
-    for i, (desc, layer, diff_id) in enumerate(
-        zip(manifest.layers, layers, config.diff_ids, strict=True)
-    ):
+    for i, ((desc, layer), diff_id) in enumerate(zip(layers, config.diff_ids, strict=True)):
         try:
             _check_layer(desc, layer, diff_id)
         except ImageError as exc:
-            raise ImageError(f"layer {i}: {exc}") from None
+            raise ImageError(f"layer {i}: {exc}") from exc
 
 
 def _check_bytes(data: bytes, desc: Descriptor, what: str) -> None:
@@ -75,8 +70,8 @@ def _check_layer(desc: Descriptor, layer: Layer, diff_id: Digest) -> None:
             with open_decompressed(tee, desc.media_type) as tar:
                 while chunk := tar.read(CHUNK):
                     uncompressed.update(chunk)
-        except DECOMPRESSION_ERRORS as exc:
-            problem = f"cannot decompress ({desc.media_type}): {exc or type(exc).__name__}"
+        except DecompressionError as exc:
+            problem = f"cannot decompress ({desc.media_type}): {exc}"
         while tee.read(CHUNK):  # whatever follows the compressed stream counts too
             pass
     if compressed.size != desc.size:

@@ -117,7 +117,7 @@ def loads_object(data: bytes | str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ImageError(f"{what} is not valid JSON: {exc}") from None
+        raise ImageError(f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise ImageError(f"{what} is not a JSON object")
     return value

@@ -5,10 +5,13 @@ It has four levels (0-3) instead of zlib's nine; ``--compression-level`` values 
 onto them (:func:`isal_level`). Kaniko applies the level only when it is above zero, so
 ``None``, ``0`` and ``-1`` all mean "the default" (ISA-L level 2, zstd level 3).
 
-:func:`open_decompressed` is the reading side: it sniffs the first bytes of a blob (gzip,
-zstd, bzip2, xz or a plain tar) and returns a streaming reader, buffering nothing beyond
-a few read chunks (gzip is inflated one block ahead in a worker thread). Corrupt
-compressed data raises :class:`~kaniko.errors.ImageError`.
+:func:`compressor` is the one compressing side (snapshot spools, in-memory layers) and
+:func:`open_decompressed` the one reading side (layer extraction, diff IDs, validation,
+ADD archives): it sniffs the first bytes of a blob (gzip, zstd, bzip2, xz or a plain tar)
+and returns a streaming reader, buffering nothing beyond a few read chunks (gzip is
+inflated one block ahead in a worker thread). Given a layer media type, the blob must be
+compressed as that type says. Corrupt, truncated or mislabelled compressed data raises
+:class:`DecompressionError`: a zstd frame cut short is an error, not a quiet end.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ import bz2
 import io
 import lzma
 import zlib
-from typing import BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 import zstandard
 from isal import igzip, igzip_threaded, isal_zlib
 
 from kaniko.errors import ImageError, UsageError
-from kaniko.oci.mediatypes import Compression
+from kaniko.iotools import CHUNK, Readable
+from kaniko.oci.mediatypes import Compression, layer_compression
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -31,19 +38,24 @@ BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 
 DEFAULT_ZSTD_LEVEL = 3
-READ_CHUNK = 1 << 20
 
 # zlib level (1-9) -> ISA-L level (0-3); zlib's default 6 maps to ISA-L's default 2.
 _ISAL_LEVELS = {1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 2, 8: 3, 9: 3}
 
-_DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
+# What the codecs raise on corrupt or truncated input (the one list; readers see only
+# DecompressionError, which open_decompressed raises in their place).
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
     EOFError,
     zlib.error,
-    isal_zlib.error,
+    cast("type[BaseException]", isal_zlib.error),  # its stub declares an instance
     igzip.BadGzipFile,
     zstandard.ZstdError,
     lzma.LZMAError,
 )
+
+
+class DecompressionError(ImageError):
+    """Compressed data that cannot be decompressed: corrupt, truncated or mislabelled."""
 
 
 class Compressor(Protocol):
@@ -83,7 +95,10 @@ def zstd_level(level: int | None) -> int:
 
 
 def compressor(kind: str, level: int | None = None) -> Compressor:
-    """A streaming compressor for ``kind`` ("gzip", "zstd" or "none")."""
+    """A streaming compressor for ``kind`` ("gzip", "zstd" or "none").
+
+    ``level`` is a ``--compression-level`` (see :func:`isal_level` and :func:`zstd_level`).
+    """
     if kind == "gzip":
         # wbits 31: gzip container; ISA-L writes mtime 0 and no name, so output is stable.
         return cast(Compressor, isal_zlib.compressobj(isal_level(level), isal_zlib.DEFLATED, 31))
@@ -110,14 +125,14 @@ def sniff(head: bytes) -> Compression | str:
 class _Prefixed(io.RawIOBase):
     """Bytes already read from a stream, followed by the rest of that stream."""
 
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+    def __init__(self, head: bytes, stream: Readable) -> None:
         self._head = memoryview(head)
         self._stream = stream
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         if self._head:
             n = min(len(view), len(self._head))
@@ -135,7 +150,7 @@ class _Prefixed(io.RawIOBase):
 
 
 class _Checked(io.RawIOBase):
-    """A decompressing reader whose codec errors become :class:`ImageError`."""
+    """A decompressing reader whose codec errors become :class:`DecompressionError`."""
 
     def __init__(self, inner: BinaryIO, kind: str) -> None:
         self._inner = inner
@@ -144,12 +159,12 @@ class _Checked(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         view = memoryview(buffer).cast("B")
         try:
             data = self._inner.read(len(view))
-        except _DECOMPRESSION_ERRORS as e:
-            raise ImageError(f"corrupt {self.kind} layer data: {e}") from e
+        except DECOMPRESSION_ERRORS as e:
+            raise DecompressionError(f"corrupt {self.kind} layer data: {e}") from e
         view[: len(data)] = data
         return len(data)
 
@@ -181,10 +196,10 @@ class _ZstdReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         while self._out_pos >= len(self._output):
             if self._pos >= len(self._input):
-                self._input, self._pos = self._source.read(READ_CHUNK) or b"", 0
+                self._input, self._pos = self._source.read(CHUNK) or b"", 0
                 if not self._input:
                     if self._in_frame:
                         raise zstandard.ZstdError("input ends inside a frame")
@@ -203,7 +218,7 @@ class _ZstdReader(io.RawIOBase):
         return n
 
 
-def _read_head(stream: BinaryIO, size: int) -> bytes:
+def _read_head(stream: Readable, size: int) -> bytes:
     head = b""
     while len(head) < size:
         data = stream.read(size - len(head))
@@ -213,15 +228,37 @@ def _read_head(stream: BinaryIO, size: int) -> bytes:
     return head
 
 
-def open_decompressed(stream: BinaryIO) -> BinaryIO:
+def compress(data: bytes, kind: str, level: int | None = None) -> bytes:
+    """``data`` compressed whole, exactly as :func:`compressor` streams it."""
+    comp = compressor(kind, level)
+    return comp.compress(data) + comp.flush()
+
+
+class DecompressedReader(io.BufferedReader):
+    """What :func:`open_decompressed` returns: a buffered reader that knows its ``kind``."""
+
+    def __init__(self, raw: io.RawIOBase, kind: str) -> None:
+        super().__init__(raw, CHUNK)
+        self.kind = kind
+
+
+def open_decompressed(stream: Readable, media_type: str | None = None) -> DecompressedReader:
     """A reader of the decompressed content of ``stream``, whatever its compression.
 
-    The returned reader has a ``kind`` attribute (the detected compression); closing it
-    leaves ``stream`` open. Concatenated gzip members and zstd frames are read through.
+    With a layer ``media_type`` the blob must be compressed as the type says (an
+    uncompressed type is read as it is). The returned reader's ``kind`` is the detected
+    compression; closing it leaves ``stream`` open. Concatenated gzip members and zstd
+    frames are read through.
     """
     head = _read_head(stream, 6)
     kind = sniff(head)
     source = _Prefixed(head, stream)
+    if media_type is not None:
+        expected = layer_compression(media_type)
+        if expected == "none":
+            kind = "none"
+        elif kind != expected:
+            raise DecompressionError(f"not {expected} data (the blob looks like {kind})")
     inner: BinaryIO
     if kind == "gzip":
         # Inflating in a worker thread overlaps with the consumer's writes (ISA-L drops the
@@ -232,9 +269,8 @@ def open_decompressed(stream: BinaryIO) -> BinaryIO:
     elif kind == "bzip2":
         inner = cast(BinaryIO, bz2.BZ2File(source))
     elif kind == "xz":
-        inner = cast(BinaryIO, lzma.LZMAFile(source))  # noqa: SIM115 - owned by the reader
+        # typeshed wants a whole IO[bytes] here; LZMAFile only reads it
+        inner = cast(BinaryIO, lzma.LZMAFile(cast(BinaryIO, source)))  # noqa: SIM115
     else:
         inner = cast(BinaryIO, source)
-    reader = io.BufferedReader(_Checked(inner, kind), READ_CHUNK)
-    reader.kind = kind  # type: ignore[attr-defined]
-    return cast(BinaryIO, reader)
+    return DecompressedReader(_Checked(inner, kind), kind)

@@ -8,6 +8,7 @@ message names the offending text.
 :class:`VerifyingReader` and :func:`verified_chunks` check a blob while it streams through:
 they hash every byte they pass on, fail as soon as more bytes arrive than the expected size,
 and fail at end of stream on a short read or a digest mismatch. Nothing is ever buffered.
+:func:`copy_verified` does the same while copying a blob from one stream to another.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from kaniko.errors import ImageError
-from kaniko.iotools import ReadOnlyRaw
+from kaniko.iotools import CHUNK, Readable, ReadOnlyRaw, Writable
 
 # Hex length of each supported algorithm's encoded part.
 SUPPORTED_ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
@@ -116,10 +116,6 @@ class Hasher:
         return Digest(self.algorithm, self._hash.hexdigest())
 
 
-class _Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
 class _Check:
     """Shared bookkeeping of the two verifying wrappers."""
 
@@ -161,7 +157,7 @@ class VerifyingReader(ReadOnlyRaw):
     """
 
     def __init__(
-        self, source: _Readable, expected: Digest, size: int | None = None, what: str = ""
+        self, source: Readable, expected: Digest, size: int | None = None, what: str = ""
     ) -> None:
         super().__init__()
         self._source = source
@@ -175,7 +171,7 @@ class VerifyingReader(ReadOnlyRaw):
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
             chunks = []
-            while chunk := self.read(1 << 20):
+            while chunk := self.read(CHUNK):
                 chunks.append(chunk)
             return b"".join(chunks)
         if size == 0:
@@ -189,7 +185,7 @@ class VerifyingReader(ReadOnlyRaw):
 
     def verify_to_end(self) -> None:
         """Drain whatever is left and run the final check."""
-        while self.read(1 << 20):
+        while self.read(CHUNK):
             pass
 
 
@@ -206,3 +202,18 @@ def verified_chunks(
             check.feed(chunk)
             yield chunk
     check.finish()
+
+
+def copy_verified(source: Readable, out: Writable, expected: Digest, size: int, what: str) -> None:
+    """Copy ``source`` to ``out``, failing unless it is exactly ``size`` bytes of ``expected``."""
+    hasher = Hasher(expected.algorithm)
+    while chunk := source.read(CHUNK):
+        hasher.update(chunk)
+        if hasher.size > size:
+            raise ImageError(f"{what}: more data than the expected {size} bytes")
+        out.write(chunk)
+    if hasher.size != size:
+        raise ImageError(f"{what}: truncated: got {hasher.size} of {size} bytes")
+    actual = hasher.digest()
+    if actual != expected:
+        raise ImageError(f"{what}: digest mismatch: expected {expected}, got {actual}")

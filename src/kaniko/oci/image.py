@@ -8,10 +8,10 @@ An :class:`Image` is a manifest, a config and its layers. Remote images, docker 
 OCI layouts, ``scratch``, cache hits and the images :mod:`kaniko.images.mutate` derives all
 implement it. :class:`RawImage` is an image whose manifest and config bytes are known.
 
-Layers here: :class:`FileLayer` (a compressed blob on disk with known digests, what a
-snapshot spools and what an OCI layout holds) and :class:`BytesLayer` (small blobs, tests).
-:func:`open_decompressed` turns a compressed stream into the tar stream for any layer media
-type: gzip through ``isal``, zstd through ``zstandard``, uncompressed passed through.
+Layers here: :class:`FileLayer` (a compressed blob on disk with known digests: what
+:class:`~kaniko.oci.streams.LayerSpooler` spools a snapshot into, and what an OCI layout
+holds) and :class:`BytesLayer` (small blobs, tests).
+Compressing and decompressing go through :mod:`kaniko.oci.compress`, the one codec path.
 """
 
 from __future__ import annotations
@@ -22,19 +22,17 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, Protocol, cast, runtime_checkable
 
-import zstandard
-from isal import igzip, isal_zlib
-
 from kaniko.errors import ImageError
+from kaniko.iotools import CHUNK
 from kaniko.oci import mediatypes as mt
+from kaniko.oci.compress import DecompressionError, compress, open_decompressed
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, Hasher, VerifyingReader, sha256_of
 from kaniko.oci.manifest import Manifest
-
-CHUNK = 1 << 20
 
 
 @runtime_checkable
@@ -99,38 +97,17 @@ def layer_descriptor(layer: Layer) -> Descriptor:
     return Descriptor(layer.media_type, layer.digest, layer.size)
 
 
-@contextlib.contextmanager
-def open_decompressed(stream: BinaryIO, media_type: str) -> Iterator[BinaryIO]:
-    """The uncompressed view of ``stream``, a layer blob of ``media_type``."""
-    compression = mt.layer_compression(media_type)
-    if compression == "none":
-        yield stream
-    elif compression == "gzip":
-        with igzip.IGzipFile(fileobj=stream, mode="rb") as unzipped:
-            yield cast(BinaryIO, unzipped)
-    else:
-        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        with reader:
-            yield cast(BinaryIO, reader)
-
-
-# What the decompressors raise on corrupt or truncated input.
-DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    EOFError,
-    ValueError,
-    zstandard.ZstdError,
-    isal_zlib.error,
-)
-
-
-def compress(data: bytes, compression: mt.Compression, level: int | None = None) -> bytes:
-    """``data`` compressed as a layer blob (gzip with mtime 0, so the output is stable)."""
-    if compression == "none":
-        return data
-    if compression == "gzip":
-        return igzip.compress(data, 3 if level is None else level, mtime=0)
-    return zstandard.ZstdCompressor(level=3 if level is None else level).compress(data)
+def described_layers(image: Image) -> list[tuple[Descriptor, Layer]]:
+    """``image``'s layers, each with the manifest descriptor that lists it; an
+    :class:`ImageError` when the manifest lists another number of layers."""
+    manifest = image.manifest()
+    layers = image.layers()
+    if len(layers) != len(manifest.layers):
+        raise ImageError(
+            f"image {image.digest()}: manifest lists {len(manifest.layers)} layers, "
+            f"the image has {len(layers)}"
+        )
+    return list(zip(manifest.layers, layers, strict=True))
 
 
 def _diff_id_of(opener: Callable[[], AbstractContextManager[BinaryIO]], media_type: str) -> Digest:
@@ -139,8 +116,8 @@ def _diff_id_of(opener: Callable[[], AbstractContextManager[BinaryIO]], media_ty
         with opener() as blob, open_decompressed(blob, media_type) as tar:
             while chunk := tar.read(CHUNK):
                 hasher.update(chunk)
-    except DECOMPRESSION_ERRORS as exc:
-        raise ImageError(f"cannot decompress {media_type} layer: {exc}") from None
+    except DecompressionError as exc:
+        raise ImageError(f"cannot decompress {media_type} layer: {exc}") from exc
     return hasher.digest()
 
 
@@ -152,7 +129,7 @@ class FileLayer:
     blobs read from disk that something else wrote, such as an OCI layout).
     """
 
-    path: str
+    path: Path
     digest: Digest
     diff_id: Digest
     size: int
@@ -160,8 +137,11 @@ class FileLayer:
     verify: bool = False
 
     @classmethod
-    def from_file(cls, path: str, media_type: str, *, verify: bool = False) -> FileLayer:
+    def from_file(
+        cls, path: str | os.PathLike[str], media_type: str, *, verify: bool = False
+    ) -> FileLayer:
         """Describe an existing blob file by reading it (digest, size and diff ID)."""
+        path = Path(path)
         hasher = Hasher()
         with open(path, "rb") as blob:
             while chunk := blob.read(CHUNK):
@@ -169,12 +149,17 @@ class FileLayer:
         diff_id = _diff_id_of(lambda: open(path, "rb"), media_type)  # noqa: SIM115
         return cls(path, hasher.digest(), diff_id, hasher.size, media_type, verify)
 
+    @property
+    def compression(self) -> mt.Compression:
+        """How the blob is compressed (what its media type says)."""
+        return mt.layer_compression(self.media_type)
+
     @contextlib.contextmanager
     def open_compressed(self) -> Iterator[BinaryIO]:
         try:
             blob = open(self.path, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise ImageError(f"blob {self.digest}: cannot open {self.path}: {exc}") from None
+            raise ImageError(f"blob {self.digest}: cannot open {self.path}: {exc}") from exc
         with blob:
             if not self.verify:
                 yield blob
@@ -189,8 +174,7 @@ class FileLayer:
 
     def remove(self) -> None:
         """Delete the spool file (a layer that is no longer needed)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ _LAYERS: dict[str, tuple[str, Compression, bool]] = {
     OCI_LAYER_NONDIST_GZIP: ("oci", "gzip", False),
     OCI_LAYER_NONDIST_ZSTD: ("oci", "zstd", False),
 }
+_SUFFIXES: dict[Compression, str] = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
 _BY_TRAITS = {traits: media_type for media_type, traits in _LAYERS.items()}
 
 
@@ -102,6 +103,11 @@ def layer_compression(media_type: str) -> Compression:
     return _traits(media_type)[1]
 
 
+def layer_suffix(compression: Compression) -> str:
+    """The file name ending of a layer blob compressed so (``.tar.gz``, ``.tar.zst``, ``.tar``)."""
+    return _SUFFIXES[compression]
+
+
 def layer_media_type(
     vendor: Literal["docker", "oci"], compression: Compression, *, distributable: bool = True
 ) -> str:
@@ -111,6 +117,13 @@ def layer_media_type(
         kind = "" if distributable else "non-distributable "
         raise ImageError(f"Docker images have no {kind}{compression} layer media type")
     return media_type
+
+
+def uses_oci_types(compression: Compression | None, base_manifest_type: str) -> bool:
+    """Whether an image built on a base of ``base_manifest_type``, its new layers compressed
+    as ``compression``, has OCI media types: an OCI base's does, and zstd layers force OCI
+    (Docker has no zstd layer type), for the new layers and the base's alike."""
+    return compression == "zstd" or not is_docker(base_manifest_type)
 
 
 def to_oci_layer(media_type: str) -> str:

@@ -17,6 +17,10 @@ from kaniko.errors import ImageError
 from kaniko.oci.canonical import Omit, go_struct, sorted_map, unknown_fields
 from kaniko.oci.descriptor import optional_str, string_list, string_map
 
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The PATH of a Linux image whose config sets none: what Docker and BuildKit put in the
+config of a stage without one, and what a RUN gets when its environment lacks PATH."""
+
 _RUN_LAYOUT: tuple[tuple[str, Omit], ...] = tuple(
     (key, "nil" if key == "Healthcheck" else "empty")
     for key in [

@@ -6,8 +6,9 @@ the tar bytes only, never on how they were split into writes), and the compresse
 the ``digest`` hash and size on their way to a spool file. Memory stays bounded by the
 compressor's state and a few pieces; nothing is read back. Compression, the digest and the
 file writes run in a worker thread (ISA-L, zstd and hashlib release the GIL), so they overlap
-with the caller producing the tar. ``finish()`` (or ``close()``) returns the
-:class:`SpooledLayer`; on any error, or ``abort()``, the spool file is removed.
+with the caller producing the tar. ``finish()`` (or ``close()``) returns the layer as a
+:class:`~kaniko.oci.image.FileLayer`, the one type of a layer blob on disk; on any error, or
+``abort()``, the spool file is removed.
 """
 
 from __future__ import annotations
@@ -19,30 +20,20 @@ import queue
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from kaniko.errors import FilesystemError
+from kaniko.iotools import CHUNK
 from kaniko.oci.compress import Compressor, compressor
-from kaniko.oci.mediatypes import Compression, layer_media_type
+from kaniko.oci.digest import Digest
+from kaniko.oci.image import FileLayer
+from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
 
-_SUFFIX = {"gzip": ".tar.gz", "zstd": ".tar.zst", "none": ".tar"}
-_SPOOL_BUFFER = 1 << 20
-_BLOCK = 1 << 20  # the compressor always sees 1 MiB pieces: same tar bytes, same blob
-
-
-@dataclass(frozen=True)
-class SpooledLayer:
-    """A finished layer blob on disk and what a manifest and config need to know of it."""
-
-    path: Path
-    digest: str  # "sha256:<hex>" of the compressed blob
-    diff_id: str  # "sha256:<hex>" of the uncompressed tar
-    size: int  # bytes of the compressed blob
-    media_type: str
-    compression: Compression
+# The compressor always sees 1 MiB pieces: same tar bytes, same blob. Part of the output
+# format (ISA-L's output depends on how its input is split): never tie it to CHUNK.
+_BLOCK = 1 << 20
 
 
 class _Worker:
@@ -109,10 +100,10 @@ class LayerSpooler:
         self._diff = hashlib.sha256()
         self._written = 0
         self._pending = bytearray()  # input not yet handed to the compressor
-        self._result: SpooledLayer | None = None
-        fd, name = tempfile.mkstemp(prefix="layer-", suffix=_SUFFIX[compression], dir=dir)
+        self._result: FileLayer | None = None
+        fd, name = tempfile.mkstemp(prefix="layer-", suffix=layer_suffix(compression), dir=dir)
         self.path = Path(name)
-        self._file = open(fd, "wb", buffering=_SPOOL_BUFFER)  # noqa: SIM115 - owned here
+        self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
         self._worker = _Worker(comp, self._file)
 
     # -- file object protocol -------------------------------------------------------------
@@ -147,7 +138,7 @@ class LayerSpooler:
     def flush(self) -> None:
         """Nothing to do: compressed bytes reach the spool file as they are produced."""
 
-    def close(self) -> SpooledLayer:  # type: ignore[override]
+    def close(self) -> FileLayer:
         """Same as :meth:`finish`."""
         return self.finish()
 
@@ -167,7 +158,7 @@ class LayerSpooler:
 
     # -- results ---------------------------------------------------------------------------
 
-    def finish(self) -> SpooledLayer:
+    def finish(self) -> FileLayer:
         """Flush the compressor, close the spool file and describe the layer (idempotent)."""
         if self._result is not None:
             return self._result
@@ -178,13 +169,12 @@ class LayerSpooler:
                 self._worker.put(bytes(self._pending))
             self._worker.stop(flush=True)
             self._file.close()
-        self._result = SpooledLayer(
+        self._result = FileLayer(
             path=self.path,
-            digest="sha256:" + self._worker.digest.hexdigest(),
-            diff_id="sha256:" + self._diff.hexdigest(),
+            digest=Digest("sha256", self._worker.digest.hexdigest()),
+            diff_id=Digest("sha256", self._diff.hexdigest()),
             size=self._worker.size,
             media_type=self.media_type,
-            compression=self.compression,
         )
         return self._result
 

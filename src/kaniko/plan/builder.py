@@ -41,10 +41,10 @@ from kaniko.dockerfile.instructions import parse_instruction, split_stages
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError, KanikoError, UsageError, with_context
 from kaniko.oci.platform import Platform
+from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan.expand import Expander
 from kaniko.plan.model import BuildPlan, Stage, StageRef, Step
 from kaniko.plan.scope import (
-    DEFAULT_PATH,
     PLATFORM_ARGS,
     PROXY_ARGS,
     StageScope,

@@ -107,7 +107,7 @@ class Expander:
             }
             if isinstance(inst, Add):
                 changes["checksum"] = w(inst.checksum)
-            return replace(inst, **changes)  # type: ignore[arg-type]
+            return replace(inst, **changes)  # type: ignore[arg-type]  # fields COPY, ADD share
         if isinstance(inst, Workdir):
             return replace(inst, path=w(inst.path))
         if isinstance(inst, User):

@@ -12,6 +12,7 @@ from kaniko.refs.reference import (
     DOCKER_HUB_ALIAS,
     Reference,
     normalize_registry,
+    parse_tagged,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "Reference",
     "is_loopback_registry",
     "normalize_registry",
+    "parse_tagged",
 ]

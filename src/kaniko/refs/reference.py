@@ -158,6 +158,16 @@ class Reference:
         return self.name + self._suffix()
 
 
+def parse_tagged(text: str) -> Reference:
+    """``text`` as a reference that names a tag, as an output destination must (a tarball's
+    ``RepoTags``, an image name file); raises
+    :class:`~kaniko.refs.grammar.InvalidReferenceError` if it has a digest."""
+    ref = Reference.parse(text)
+    if ref.digest is not None:
+        raise InvalidReferenceError(text, "a digest is not a tag: it must be a tag, not a digest")
+    return ref
+
+
 def _split_tag(name_tag: str) -> tuple[str, str | None]:
     """Split ``name[:tag]``: a ':' after the last '/' starts the tag."""
     colon = name_tag.rfind(":")

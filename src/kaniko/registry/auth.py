@@ -141,7 +141,7 @@ class Authenticator:
                 auth = (cred.username, cred.password) if cred is not ANONYMOUS else None
                 if auth == ("", ""):
                     auth = None
-                response = self._http.get(challenge.realm, params=params, auth=auth)
+                response = self._http.get(challenge.realm, params=tuple(params), auth=auth)
         except httpx.HTTPError as e:
             raise RegistryError(
                 f"registry {self.registry}: token service {challenge.realm} unreachable: "

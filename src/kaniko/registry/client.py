@@ -12,12 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import httpx
 
 from kaniko.errors import ImageError, RegistryError
+from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest, VerifyingReader
 from kaniko.oci.mediatypes import MANIFEST_ACCEPT, SCHEMA1_TYPES
 from kaniko.registry.auth import reason, scope
@@ -27,8 +29,9 @@ from kaniko.registry.transport import Endpoint, Transport
 log = logging.getLogger(__name__)
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024  # the distribution spec's recommended limit
-CHUNK = 1 << 20
 Progress = Callable[[int], None]
+Opener = Callable[[], AbstractContextManager[BinaryIO]]
+"""Opens a fresh stream of a blob to upload (a layer's ``open_compressed``)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ class RegistryClient:
         what: str,
         *,
         headers: dict[str, str] | None = None,
-        content: Callable[[], object] | None = None,
+        content: Callable[[], bytes | Iterator[bytes]] | None = None,
         scopes: tuple[str, ...] | None = None,
         stream: bool = False,
         ok: tuple[int, ...] = (200,),
@@ -220,7 +223,8 @@ class RegistryClient:
         response = self._send("GET", self.url(f"blobs/{digest}"), what, stream=True)
         try:
             source = _Stream(response.iter_bytes(CHUNK), progress)
-            yield VerifyingReader(source, digest, size, what=f"{self.registry}/{what}")  # type: ignore[misc]
+            reader = VerifyingReader(source, digest, size, what=f"{self.registry}/{what}")
+            yield reader  # type: ignore[misc]  # a raw stream; layer consumers only read() it
         except httpx.HTTPError as e:
             raise RegistryError(f"registry {self.registry}: {what}: {reason(e)}") from e
         finally:
@@ -241,7 +245,7 @@ class RegistryClient:
 
     def upload_blob(
         self,
-        opener: Callable[[], BinaryIO],
+        opener: Opener,
         digest: Digest,
         size: int,
         *,
@@ -271,7 +275,7 @@ class RegistryClient:
         location = self._absolute(response.headers["Location"])
         if chunk_size:
             location = self._patch_chunks(location, opener, size, chunk_size, what, progress)
-            body: Callable[[], object] = lambda: b""  # noqa: E731
+            body: Callable[[], bytes | Iterator[bytes]] = lambda: b""  # noqa: E731
             length = 0
         else:
             body = lambda: _file_chunks(opener, progress)  # noqa: E731
@@ -284,7 +288,7 @@ class RegistryClient:
     def _patch_chunks(
         self,
         location: str,
-        opener: Callable[[], BinaryIO],
+        opener: Opener,
         size: int,
         chunk_size: int,
         what: str,
@@ -302,7 +306,7 @@ class RegistryClient:
                     "Content-Length": str(len(data)),
                 }
                 response = self._send(
-                    "PATCH", location, what, headers=headers, content=lambda d=data: d, ok=(202,)
+                    "PATCH", location, what, headers=headers, content=_returning(data), ok=(202,)
                 )
                 location = self._absolute(response.headers.get("Location", location))
                 offset += len(data)
@@ -311,7 +315,12 @@ class RegistryClient:
         return location
 
 
-def _file_chunks(opener: Callable[[], BinaryIO], progress: Progress | None) -> Iterator[bytes]:
+def _returning(data: bytes) -> Callable[[], bytes]:
+    """A request body opener that gives ``data`` (bound now, not when called)."""
+    return lambda: data
+
+
+def _file_chunks(opener: Opener, progress: Progress | None) -> Iterator[bytes]:
     with opener() as f:
         while chunk := f.read(CHUNK):
             if progress:

@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kaniko.errors import RegistryError
 from kaniko.redact import register_secret
@@ -122,11 +123,11 @@ class Keychain:
         env = os.environ if environ is None else environ
         self._paths = list(config_paths) if config_paths is not None else default_config_paths(env)
         self._run_helper = helper_runner
-        self._config: dict | None = None
+        self._config: dict[str, Any] | None = None
         self._config_path: Path | None = None
         self._cache: dict[str, Credential] = {}
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[str, Any]:
         if self._config is not None:
             return self._config
         self._config = {}
@@ -184,7 +185,7 @@ class Keychain:
             return Credential(identity_token=secret)
         return Credential(username=username, password=secret)
 
-    def _from_entry(self, entry: dict, key: str) -> Credential:
+    def _from_entry(self, entry: dict[str, Any], key: str) -> Credential:
         username = entry.get("username", "") or ""
         password = entry.get("password", "") or ""
         if entry.get("auth"):

@@ -25,8 +25,8 @@ from typing import NoReturn
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.safepath import resolve_rel
+from kaniko.fs.users import User
 from kaniko.sandbox import libc, mounts
-from kaniko.sandbox.users import User
 
 SETUP_FAILED = 125
 """Exit status of a child that reported a failure on the status pipe."""

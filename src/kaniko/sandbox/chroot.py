@@ -31,13 +31,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kaniko.errors import BuildError
+from kaniko.fs.users import User, resolve_user
 from kaniko.sandbox import process
 from kaniko.sandbox.children import ChildFailure, ChildPlan, exit_code
 from kaniko.sandbox.mounts import MountPlan, prepare_full, prepare_plain
 from kaniko.sandbox.output import LineSplitter, discard, pump
 from kaniko.sandbox.scaffold import Scaffold
 from kaniko.sandbox.spec import ISOLATIONS, Isolation, RunSpec, run_environment
-from kaniko.sandbox.users import User, resolve_user
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kaniko.errors import BuildError
+from kaniko.fs.users import resolve_user
 from kaniko.sandbox import process
 from kaniko.sandbox.children import ChildPlan
 from kaniko.sandbox.chroot import _supervise
 from kaniko.sandbox.spec import RunSpec, run_environment
-from kaniko.sandbox.users import resolve_user
 
 ROOT = Path("/")
 

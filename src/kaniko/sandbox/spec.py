@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 from kaniko.errors import BuildError
-from kaniko.sandbox.users import User
-
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""The PATH a RUN gets when the image defines none (Docker's default for Linux)."""
+from kaniko.fs.users import User
+from kaniko.oci.runconfig import DEFAULT_PATH
 
 Isolation = Literal["auto", "full", "plain"]
-"""How :func:`kaniko.sandbox.chroot.run` isolates the process.
+"""How far :func:`kaniko.sandbox.chroot.run` confines the process (not
+:data:`kaniko.options.RootMode`, ``--isolation``, which picks this sandbox or in-place).
 
 ``full``: a private mount namespace with ``/proc``, ``/sys``, ``/dev`` and the host's
 ``resolv.conf``/``hosts`` mounted; an error where mounts are refused. ``plain``: a bare

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from kaniko.fs.diff import ChangeSet
 from kaniko.fs.tarwrite import TarEntry, write_layer_tar
+from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
-from kaniko.oci.streams import LayerSpooler, SpooledLayer
+from kaniko.oci.streams import LayerSpooler
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class LayerOptions:
     level: int | None = None
     oci: bool = False
     reproducible: bool = False
-    epoch: int | None = None  # SOURCE_DATE_EPOCH for --reproducible, when set
+    epoch: int = 0  # the time of every entry with reproducible (SOURCE_DATE_EPOCH, else 0)
 
 
 def tar_entries(changes: ChangeSet) -> list[TarEntry]:
@@ -37,7 +38,7 @@ def tar_entries(changes: ChangeSet) -> list[TarEntry]:
     return entries
 
 
-def write_layer(root: str, changes: ChangeSet, options: LayerOptions) -> SpooledLayer | None:
+def write_layer(root: str, changes: ChangeSet, options: LayerOptions) -> FileLayer | None:
     """Write ``changes`` under ``root`` as one spooled layer; ``None`` when there are none."""
     if not changes:
         return None

@@ -3,16 +3,14 @@
 Usage, per stage (mirroring Go kaniko's executor)::
 
     snap = Snapshotter(root, ignore=ignore_list.ignored_rel, mode="full", spool_dir=...)
-    snap.prepare(walk=True)           # before a step that will need take() (a RUN)
+    snap.init()                       # stage start: the baseline inventory
     changes = snap.after_step()       # take(): walk and diff against the last inventory
     changes = snap.after_step(paths)  # take_paths(paths): COPY/ADD, no walk
     layer = snap.layer(changes)       # None for an empty diff
 
-``init()`` takes the first inventory. Like kaniko it can wait: ``prepare(walk=False)`` before
-steps that report their paths leaves it for the first step that needs a walk. With
-``single_snapshot=True`` the first inventory is taken by the first ``prepare`` (stage start)
-and ``after_step`` returns empty change sets until ``after_step(last=True)``, whose one walk
-finds the whole stage's changes: one layer per stage, as ``--single-snapshot``.
+With ``single_snapshot=True`` ``after_step`` returns empty change sets until
+``after_step(last=True)``, whose one walk finds the whole stage's changes against the
+baseline: one layer per stage, as ``--single-snapshot``.
 """
 
 from __future__ import annotations
@@ -24,8 +22,8 @@ from collections.abc import Iterable
 from kaniko.errors import UsageError
 from kaniko.fs.diff import SNAPSHOT_MODES, ChangeSet, SnapshotMode, diff
 from kaniko.fs.inventory import IgnoreFn, Inventory
+from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
-from kaniko.oci.streams import SpooledLayer
 from kaniko.snapshot.layer import LayerOptions, write_layer
 from kaniko.snapshot.paths import update_paths
 
@@ -38,20 +36,20 @@ class Snapshotter:
         root: str | os.PathLike[str],
         *,
         ignore: IgnoreFn | None = None,
-        mode: str = "full",
+        mode: SnapshotMode = "full",
         spool_dir: str | os.PathLike[str] | None = None,
         compression: Compression = "gzip",
         level: int | None = None,
         reproducible: bool = False,
         oci: bool = False,
-        epoch: int | None = None,
+        epoch: int = 0,
         single_snapshot: bool = False,
     ) -> None:
         if mode not in SNAPSHOT_MODES:
             raise UsageError(f"--snapshot-mode: unknown mode {mode!r} (want full, redo or time)")
         self.root = os.fspath(root)
         self.ignore = ignore
-        self.mode: SnapshotMode = mode  # type: ignore[assignment]
+        self.mode = mode
         self.single_snapshot = single_snapshot
         self.layer_options = LayerOptions(
             None if spool_dir is None else os.fspath(spool_dir),
@@ -103,11 +101,6 @@ class Snapshotter:
             baseline=inv is not None,
         )
 
-    def prepare(self, *, walk: bool) -> None:
-        """Call before a filesystem step; ``walk`` when its snapshot will be a ``take()``."""
-        if self._inventory is None and (walk or self.single_snapshot):
-            self.init()
-
     def after_step(
         self, paths: Iterable[str | os.PathLike[str]] | None = None, *, last: bool = False
     ) -> ChangeSet:
@@ -120,7 +113,7 @@ class Snapshotter:
             return self.take() if last else ChangeSet()
         return self.take() if paths is None else self.take_paths(paths)
 
-    def layer(self, changes: ChangeSet) -> SpooledLayer | None:
+    def layer(self, changes: ChangeSet) -> FileLayer | None:
         """``changes`` written as one spooled layer, or ``None`` for an empty change set."""
         return write_layer(self.root, changes, self.layer_options)
 

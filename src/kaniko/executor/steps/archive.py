@@ -25,11 +25,12 @@ from typing import IO
 
 from kaniko.errors import BuildError, FilesystemError, KanikoError
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta
+from kaniko.executor.steps.entry_meta import Meta
+from kaniko.fs.entrymeta import member_times, member_xattrs
 from kaniko.fs.safepath import clean_relpath, resolve_rel
-from kaniko.oci.compress import READ_CHUNK, open_decompressed
+from kaniko.iotools import CHUNK, write_all
+from kaniko.oci.compress import open_decompressed
 
-_NS = 1_000_000_000
 _BLOCK = tarfile.BLOCKSIZE
 
 
@@ -55,18 +56,19 @@ def extract(path: str, dest: Dest, target: str, label: str) -> None:
             tarfile.open(
                 fileobj=data,
                 mode="r|",
-                bufsize=READ_CHUNK,
+                bufsize=CHUNK,
                 encoding="utf-8",
                 errors="surrogateescape",
             ) as tar,
         ):
             while (member := tar.next()) is not None:
-                tar.members.clear()
+                # tarfile keeps every header otherwise
+                tar.members.clear()  # type: ignore[attr-defined]  # real, but not in typeshed
                 _member(tar, member, dest, target, label)
     except BuildError:
         raise
     except (tarfile.TarError, KanikoError, OSError, EOFError) as e:
-        raise BuildError(f"{label}: cannot extract the archive: {e}") from None
+        raise BuildError(f"{label}: cannot extract the archive: {e}") from e
 
 
 def _member(
@@ -129,15 +131,8 @@ def _meta(member: tarfile.TarInfo) -> Meta:
         tarfile.CHRTYPE: stat.S_IFCHR,
         tarfile.BLKTYPE: stat.S_IFBLK,
     }
-    mtime = _pax_ns(member.pax_headers.get("mtime")) or int(member.mtime * _NS)
-    atime = _pax_ns(member.pax_headers.get("atime")) or mtime
-    xattrs = tuple(
-        sorted(
-            (key.removeprefix("SCHILY.xattr."), value.encode("utf-8", "surrogateescape"))
-            for key, value in member.pax_headers.items()
-            if key.startswith("SCHILY.xattr.")
-        )
-    )
+    atime, mtime = member_times(member)
+    xattrs = tuple(sorted(member_xattrs(member)))
     rdev = 0
     if member.ischr() or member.isblk():
         rdev = os.makedev(member.devmajor, member.devminor)
@@ -145,21 +140,10 @@ def _meta(member: tarfile.TarInfo) -> Meta:
     return Meta(kind | (member.mode & 0o7777), member.uid, member.gid, atime, mtime, xattrs, rdev)
 
 
-def _pax_ns(raw: str | None) -> int | None:
-    if not raw:
-        return None
-    whole, _, frac = raw.lstrip("+").partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()):
-        return None
-    return int(whole) * _NS + int((frac + "000000000")[:9])
-
-
 def _copy(source: IO[bytes], fd: int, member: tarfile.TarInfo, label: str) -> None:
     total = 0
-    while chunk := source.read(READ_CHUNK):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view) :]
+    while chunk := source.read(CHUNK):
+        write_all(fd, chunk)
         total += len(chunk)
     if total != member.size:
         raise BuildError(f"{label}: archive entry {member.name!r} is truncated")

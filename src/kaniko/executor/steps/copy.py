@@ -3,7 +3,7 @@
 :func:`copy_step` works in two phases. First it checks everything that can fail before a
 byte is written: the flags, the ``--chown`` user (in the destination image's own
 ``/etc/passwd`` and ``/etc/group``, as BuildKit's file operation: a name not there is
-uid 0, see :func:`kaniko.sandbox.users.resolve_chown`), every source (missing ones, with
+uid 0, see :func:`kaniko.fs.users.resolve_chown`), every source (missing ones, with
 near names; ones outside the source root), and it downloads ADD's URLs (status,
 checksum). Then it writes, each file under a temporary name renamed into place, and
 returns what it wrote.
@@ -53,12 +53,13 @@ from kaniko.errors import BuildError, FilesystemError, NotSupportedYet
 from kaniko.executor.steps import archive, fetch
 from kaniko.executor.steps.chmod import parse_chmod
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta, Policy
+from kaniko.executor.steps.entry_meta import Meta, Policy
 from kaniko.executor.steps.sources import Found, Root, clean_source, find, has_wildcards
 from kaniko.executor.steps.sources import pattern_matcher as make_matcher
 from kaniko.executor.steps.tree import Filters, copy_entry, copy_tree
 from kaniko.fs.safepath import resolve_rel
-from kaniko.sandbox.users import resolve_chown
+from kaniko.fs.users import resolve_chown
+from kaniko.iotools import write_all
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def _place(
             meta = Meta(stat.S_IFREG | 0o644, 0, 0, now, now)
             dst = _file_target(dest, target, item.name, dir_syntax)
             dest.make_parents(posixpath.dirname(dst))
-            dest.file(dst, meta, lambda fd: _write_all(fd, item.data))
+            dest.file(dst, meta, lambda fd: write_all(fd, item.data))
             return
         got = item.download
         assert got is not None
@@ -272,9 +273,3 @@ def _extract(path: str, dest: Dest, target: str, owner: tuple[int, int] | None, 
     dest.make_parents(posixpath.dirname(target))
     top = dest.directory(target, None, top=True)
     archive.extract(path, dest.derive(Policy(owner, None), replace=True), top, label)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

@@ -32,13 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kaniko.errors import BuildError, FilesystemError
-from kaniko.executor.steps.meta import Meta, Policy
+from kaniko.executor.steps.entry_meta import Meta, Policy
+from kaniko.fs import fileattrs
+from kaniko.fs.fileattrs import Notices
 from kaniko.fs.safepath import full_path, resolve_rel
+from kaniko.iotools import CHUNK, write_all
 
 log = logging.getLogger(__name__)
-
-_REFUSED = {errno.EPERM, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 @dataclass
@@ -46,7 +46,7 @@ class _Shared:
     written: set[str] = field(default_factory=set)
     deferred: list[tuple[str, int | None, int, int]] = field(default_factory=list)
     inodes: dict[tuple[int, int], str] = field(default_factory=dict)
-    notices: set[str] = field(default_factory=set)
+    notices: Notices = field(default_factory=lambda: Notices(log))
 
 
 class Dest:
@@ -124,7 +124,7 @@ class Dest:
     def _mkdir(self, rel: str) -> None:
         os.mkdir(self.full(rel), 0o755)
         os.chmod(self.full(rel), 0o755)  # whatever the umask
-        self._chown(self.full(rel), *self.policy.dir_owner, follow=False)
+        fileattrs.set_owner(self.full(rel), *self.policy.dir_owner, self._shared.notices)
         self._shared.written.add(rel)
 
     # -- entries ---------------------------------------------------------------------
@@ -179,10 +179,7 @@ class Dest:
         tmp = self._tmp(rel)
         os.symlink(target, self.full(tmp))
         try:
-            meta = self.policy.final(meta)
-            self._chown(self.full(tmp), meta.uid, meta.gid, follow=False)
-            self._set_xattrs(self.full(tmp), meta)
-            os.utime(self.full(tmp), ns=(meta.atime_ns, meta.mtime_ns), follow_symlinks=False)
+            self._apply(self.full(tmp), self.policy.final(meta), mode=False)
             os.rename(self.full(tmp), self.full(rel))
         except BaseException:
             _unlink_quietly(self.full(tmp))
@@ -200,7 +197,9 @@ class Dest:
             else:
                 os.mknod(self.full(tmp), kind | 0o600, meta.rdev)
         except PermissionError:
-            self._notice("mknod", "cannot create device nodes or sockets here; skipping them")
+            self._shared.notices.once(
+                "mknod", "cannot create device nodes or sockets here; skipping them"
+            )
             return
         try:
             self._apply(self.full(tmp), self.policy.final(meta))
@@ -243,8 +242,7 @@ class Dest:
             self._shared.deferred.append((rel, None, meta.atime_ns, meta.mtime_ns))
         else:
             meta = self.policy.final(meta)
-            self._chown(full, meta.uid, meta.gid, follow=False)
-            self._set_xattrs(full, meta)
+            self._apply(full, meta, mode=False, times=False)
             perm = stat.S_IMODE(meta.mode)
             self._shared.deferred.append((rel, perm, meta.atime_ns, meta.mtime_ns))
         self._shared.written.add(rel)
@@ -253,15 +251,8 @@ class Dest:
     def finish(self) -> list[str]:
         """Apply deferred directory metadata; the in-image paths written, sorted."""
         for rel, mode, atime, mtime in reversed(self._shared.deferred):
-            fd = self._open_dir(rel)
-            if fd is None:
-                continue  # replaced later in the step
-            try:
-                if mode is not None:
-                    os.chmod(fd, mode)
-                os.utime(fd, ns=(atime, mtime))
-            finally:
-                os.close(fd)
+            # skipped when replaced later in the step
+            fileattrs.set_dir_mode_times(self.root, rel, mode, atime, mtime)
         self._shared.deferred.clear()
         return sorted("/" + rel for rel in self._shared.written)
 
@@ -281,51 +272,20 @@ class Dest:
     def _tmp(rel: str) -> str:
         return posixpath.join(posixpath.dirname(rel), f".kaniko-{secrets.token_hex(6)}")
 
-    def _apply(self, target: int | str, meta: Meta) -> None:
-        self._chown(target, meta.uid, meta.gid, follow=True)
-        os.chmod(target, stat.S_IMODE(meta.mode))  # after chown, which clears set-id bits
-        self._set_xattrs(target, meta)
-        os.utime(target, ns=(meta.atime_ns, meta.mtime_ns))
-
-    def _chown(self, target: int | str, uid: int, gid: int, *, follow: bool) -> None:
-        try:
-            if isinstance(target, int):
-                os.fchown(target, uid, gid)
-            else:
-                os.chown(target, uid, gid, follow_symlinks=follow)
-        except OSError as e:
-            if e.errno not in _REFUSED:
-                raise
-            self._notice("chown", "cannot set file ownership here (%s); keeping ours", e)
-
-    def _set_xattrs(self, target: int | str, meta: Meta) -> None:
-        for name, value in meta.xattrs:
-            try:
-                if isinstance(target, int):
-                    os.setxattr(target, name, value)
-                else:
-                    os.setxattr(target, name, value, follow_symlinks=False)
-            except OSError as e:
-                if e.errno not in _REFUSED:
-                    raise
-                self._notice(f"xattr:{name}", "cannot set xattr %s here: %s", name, e)
-
-    def _notice(self, key: str, message: str, *args: object) -> None:
-        if key not in self._shared.notices:
-            self._shared.notices.add(key)
-            log.warning(message, *args)
-
-    def _open_dir(self, rel: str) -> int | None:
-        fd = os.open(self.root, _DIR_FLAGS)
-        try:
-            for comp in rel.split("/") if rel else ():
-                child = os.open(comp, _DIR_FLAGS, dir_fd=fd)
-                os.close(fd)
-                fd = child
-        except OSError:
-            os.close(fd)
-            return None
-        return fd
+    def _apply(
+        self, target: int | str, meta: Meta, *, mode: bool = True, times: bool = True
+    ) -> None:
+        """Owner, mode (unless ``mode`` is false), xattrs and times (unless ``times`` is
+        false) of ``meta``, through :func:`kaniko.fs.fileattrs.apply`."""
+        fileattrs.apply(
+            target,
+            uid=meta.uid,
+            gid=meta.gid,
+            mode=stat.S_IMODE(meta.mode) if mode else None,
+            xattrs=meta.xattrs,
+            times=(meta.atime_ns, meta.mtime_ns) if times else None,
+            notices=self._shared.notices,
+        )
 
 
 def _copy_fd(src: int, dst: int) -> None:
@@ -337,10 +297,8 @@ def _copy_fd(src: int, dst: int) -> None:
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EXDEV):
             raise
-    while chunk := os.read(src, 1 << 20):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view) :]
+    while chunk := os.read(src, CHUNK):
+        write_all(dst, chunk)
 
 
 def _unlink_quietly(path: str) -> None:

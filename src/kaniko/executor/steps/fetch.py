@@ -20,9 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from kaniko.errors import BuildError, ImageError
+from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest
 
-_CHUNK = 1 << 20
 _NS = 1_000_000_000
 
 
@@ -91,12 +91,12 @@ def download(
             if response.status_code >= 400:
                 raise BuildError(f"{label}: {response.status_code} {response.reason_phrase}")
             with open(path, "wb") as out:
-                for chunk in response.iter_bytes(_CHUNK):
+                for chunk in response.iter_bytes(CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)
             modified = response.headers.get("Last-Modified")
     except httpx.HTTPError as e:
-        raise BuildError(f"{label}: {type(e).__name__}: {e}") from None
+        raise BuildError(f"{label}: {type(e).__name__}: {e}") from e
     finally:
         if own:
             http.close()

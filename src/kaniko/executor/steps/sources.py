@@ -179,7 +179,7 @@ def _walk_matches(root: Root, base: str, pattern: list[str]) -> Iterator[str]:
         except (FileNotFoundError, NotADirectoryError):
             return
         except OSError as e:
-            raise BuildError(f"cannot read {root.where} directory /{base}: {e}") from None
+            raise BuildError(f"cannot read {root.where} directory /{base}: {e}") from e
         for name, is_dir in entries:
             path = posixpath.join(rel, name)
             if root.hidden(posixpath.join(base, path), is_dir) or not _match(pattern[depth], name):

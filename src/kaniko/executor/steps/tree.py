@@ -25,7 +25,7 @@ from kaniko.dockerfile import patterns as gp
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.errors import BuildError
 from kaniko.executor.steps.dest import Dest
-from kaniko.executor.steps.meta import Meta
+from kaniko.executor.steps.entry_meta import Meta
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def _walk(dest: Dest, node: _Dir, rel: str, filters: Filters) -> None:
         with os.scandir(node.src) as scan:
             names = sorted(entry.name for entry in scan)
     except OSError as e:
-        raise BuildError(f"cannot read source directory {node.src}: {e.strerror or e}") from None
+        raise BuildError(f"cannot read source directory {node.src}: {e.strerror or e}") from e
     for name in names:
         src = os.path.join(node.src, name)
         try:

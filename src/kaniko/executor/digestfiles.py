@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import httpx
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.atomic import write_atomic
+from kaniko.fs.atomic import write_atomic
 from kaniko.oci.digest import Digest
-from kaniko.refs import InvalidReferenceError, Reference
+from kaniko.refs import InvalidReferenceError, parse_tagged
 
 
 def image_name_lines(destinations: Sequence[str], digest: Digest, *, with_tag: bool) -> str:
@@ -34,11 +34,9 @@ def image_name_lines(destinations: Sequence[str], digest: Digest, *, with_tag: b
     lines = []
     for destination in destinations:
         try:
-            ref = Reference.parse(destination)
+            ref = parse_tagged(destination)
         except InvalidReferenceError as exc:
             raise ImageError(f"cannot write an image name file: {exc}") from None
-        if ref.digest is not None:
-            raise ImageError(f"destination {destination!r} must be a tag, not a digest")
         tag = f":{ref.tag}" if with_tag and ref.tag else ""
         lines.append(f"{ref.name}{tag}@{digest}\n")
     return "".join(lines)
@@ -54,7 +52,7 @@ def write_output_file(path: str, content: str, *, client: httpx.Client | None = 
         _make_parents(os.path.dirname(os.path.abspath(path)))
         write_atomic(path, data, 0o644)
     except OSError as exc:
-        raise FilesystemError(f"cannot write {path}: {exc}") from None
+        raise FilesystemError(f"cannot write {path}: {exc}") from exc
 
 
 def _make_parents(directory: str) -> None:
@@ -76,7 +74,8 @@ def _put(url: str, data: bytes, client: httpx.Client | None) -> None:
         else:
             response = client.put(url, content=data, headers=headers)
     except httpx.HTTPError as exc:
-        # The message of an httpx error may quote the URL, query string included.
+        # The message of an httpx error may quote the URL, query string included: no
+        # chained cause either, so that no trace log shows it.
         raise FilesystemError(f"cannot PUT {where}: {type(exc).__name__}") from None
     if response.status_code >= 300:
         raise FilesystemError(f"PUT {where} answered HTTP {response.status_code}")

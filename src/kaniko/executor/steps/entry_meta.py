@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass, replace
 
 from kaniko.executor.steps.chmod import Chmod
+from kaniko.fs.fileattrs import Xattrs, read_xattrs
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +26,16 @@ class Meta:
     gid: int = 0
     atime_ns: int = 0
     mtime_ns: int = 0
-    xattrs: tuple[tuple[str, bytes], ...] = ()
+    xattrs: Xattrs = ()
     rdev: int = 0
 
     @classmethod
     def of(cls, path: str, st: os.stat_result) -> Meta:
-        """The metadata of host ``path`` (as ``lstat`` gave ``st``), xattrs included."""
+        """The metadata of host ``path`` (as ``lstat`` gave ``st``), xattrs included (as
+        :func:`kaniko.fs.fileattrs.read_xattrs` reads them)."""
         return cls(
             st.st_mode, st.st_uid, st.st_gid, st.st_atime_ns, st.st_mtime_ns, read_xattrs(path)
         )
-
-
-def read_xattrs(path: str) -> tuple[tuple[str, bytes], ...]:
-    """The extended attributes of ``path`` (not following a symlink), sorted by name."""
-    try:
-        names = os.listxattr(path, follow_symlinks=False)
-        return tuple(sorted((n, os.getxattr(path, n, follow_symlinks=False)) for n in names))
-    except OSError:
-        return ()
 
 
 @dataclass(frozen=True, slots=True)

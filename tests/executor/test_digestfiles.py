@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from kaniko.errors import FilesystemError, ImageError
-from kaniko.images.digestfiles import image_name_lines, write_digest_files
+from kaniko.executor.digestfiles import image_name_lines, write_digest_files
 from tests.images.helpers import sha
 
 DIGEST = sha(b"manifest")
@@ -85,7 +85,7 @@ def test_digest_file_on_a_mount_point_is_written_in_place(tmp_path) -> None:
     """Renaming over a bind-mounted file fails with EBUSY, as for /dev/termination-log."""
     import subprocess
 
-    from kaniko.images.atomic import write_atomic
+    from kaniko.fs.atomic import write_atomic
 
     target = tmp_path / "termination-log"
     target.write_text("")
@@ -93,7 +93,7 @@ def test_digest_file_on_a_mount_point_is_written_in_place(tmp_path) -> None:
     source.write_text("old")
     script = (
         f"mount --bind {source} {target} && "
-        f"{sys.executable} -c 'from kaniko.images.atomic import write_atomic; "
+        f"{sys.executable} -c 'from kaniko.fs.atomic import write_atomic; "
         f'write_atomic("{target}", b"sha256:abc")\' && cat {target}'
     )
     done = subprocess.run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kaniko.errors import BuildError
-from kaniko.sandbox.users import MAX_TABLE_BYTES, ROOT, User, resolve_chown, resolve_user
+from kaniko.fs.users import MAX_TABLE_BYTES, ROOT_USER, User, resolve_chown, resolve_user
 
 ROOT_NO_PASSWD = User(0, 0, (0,), "/", "")
 
@@ -32,7 +32,7 @@ def root(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("", ROOT),
+        ("", ROOT_USER),
         ("root", User(0, 0, (0,), "/root", "root")),
         ("app", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),
         ("1000", User(1000, 1001, (50, 1001, 2000), "/home/app", "app")),

@@ -9,13 +9,14 @@ Each takes one syntax node and returns its typed instruction from
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from kaniko.dockerfile.ast import Heredoc, Node
 from kaniko.dockerfile.commands import Add, Copy, From, Healthcheck, KeyValue, Run
-from kaniko.dockerfile.flags import FlagKind, parse_duration, parse_flags
+from kaniko.dockerfile.flags import FlagKind, FlagValue, parse_duration, parse_flags
 from kaniko.dockerfile.heredoc import parse_heredoc_word
-from kaniko.dockerfile.lines import LineError
 from kaniko.dockerfile.mounts import check_network, check_security, parse_mount
+from kaniko.dockerfile.words import LineError
 
 B, S, SS = FlagKind.BOOL, FlagKind.STRING, FlagKind.STRINGS
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
@@ -27,14 +28,35 @@ class NodeError(ValueError):
     """An error of one node; turned into a DockerfileError with its line."""
 
 
-def base(node: Node) -> dict[str, object]:
+class Base(TypedDict):
+    """The fields every instruction has."""
+
+    original: str
+    line: int
+    end_line: int
+
+
+class _Sources(TypedDict):
+    sources: tuple[str, ...]
+    dest: str
+    contents: tuple[Heredoc, ...]
+
+
+def base(node: Node) -> Base:
     """The fields every instruction has."""
     return {"original": node.original.strip(), "line": node.start_line, "end_line": node.end_line}
 
 
-def flags(node: Node, spec: dict[str, FlagKind] | None = None) -> dict[str, object]:
+def flags(node: Node, spec: dict[str, FlagKind] | None = None) -> dict[str, FlagValue]:
     """The node's flags checked against ``spec`` (no flags allowed when it is None)."""
-    return dict(parse_flags(node.flags, spec or {}))
+    return parse_flags(node.flags, spec or {})
+
+
+def strings(found: dict[str, FlagValue], name: str) -> tuple[str, ...]:
+    """The values of strings flag ``name`` (``()`` when it was not given)."""
+    value = found.get(name, ())
+    assert isinstance(value, tuple), f"--{name} is not a strings flag"
+    return value
 
 
 def exactly_one(node: Node, keyword: str) -> str:
@@ -80,7 +102,7 @@ def parse_from(node: Node) -> From:
 
 def parse_run(node: Node) -> Run:
     found = flags(node, {"mount": SS, "network": S, "security": S})
-    specs: tuple[str, ...] = found.get("mount", ())  # type: ignore[assignment]
+    specs = strings(found, "mount")
     network = str(found.get("network", ""))
     security = str(found.get("security", ""))
     return Run(
@@ -108,7 +130,7 @@ def _heredoc_of(word: str, node: Node) -> Heredoc | None:
     return None
 
 
-def _sources_and_dest(node: Node, keyword: str) -> dict[str, object]:
+def _sources_and_dest(node: Node, keyword: str) -> _Sources:
     if len(node.value) < 2:
         raise NodeError(
             f"{keyword} requires at least two arguments, but only one was provided. "
@@ -138,7 +160,7 @@ def parse_copy(node: Node) -> Copy:
         chmod=str(found.get("chmod", "")),
         link=bool(found.get("link", False)),
         parents=bool(found.get("parents", False)),
-        exclude=found.get("exclude", ()),  # type: ignore[arg-type]
+        exclude=strings(found, "exclude"),
     )
 
 
@@ -154,11 +176,11 @@ def parse_add(node: Node) -> Add:
         checksum=str(found.get("checksum", "")),
         keep_git_dir=bool(found.get("keep-git-dir", False)),
         unpack=None if unpack is None else bool(unpack),
-        exclude=found.get("exclude", ()),  # type: ignore[arg-type]
+        exclude=strings(found, "exclude"),
     )
 
 
-def _interval(found: dict[str, object], name: str) -> int:
+def _interval(found: dict[str, FlagValue], name: str) -> int:
     text = str(found.get(name, ""))
     if not text:
         return 0

@@ -15,10 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from kaniko.errors import ImageError
-from kaniko.oci.digest import Digest, Hasher
-
-CHUNK = 1 << 20
+from kaniko.iotools import CHUNK
 
 
 @contextlib.contextmanager
@@ -57,18 +54,3 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_file(path, mode) as out:
         out.write(data)
-
-
-def copy_verified(source: BinaryIO, out: BinaryIO, expected: Digest, size: int, what: str) -> None:
-    """Copy ``source`` to ``out``, failing unless it is exactly ``size`` bytes of ``expected``."""
-    hasher = Hasher(expected.algorithm)
-    while chunk := source.read(CHUNK):
-        hasher.update(chunk)
-        if hasher.size > size:
-            raise ImageError(f"{what}: more data than the expected {size} bytes")
-        out.write(chunk)
-    if hasher.size != size:
-        raise ImageError(f"{what}: truncated: got {hasher.size} of {size} bytes")
-    actual = hasher.digest()
-    if actual != expected:
-        raise ImageError(f"{what}: digest mismatch: expected {expected}, got {actual}")

@@ -72,7 +72,7 @@ class User:
     name: str = ""
 
 
-ROOT = User(0, 0, (0,), "/root", "root")
+ROOT_USER = User(0, 0, (0,), "/root", "root")
 
 
 def _inside(root: Path, relative: str) -> Path:
