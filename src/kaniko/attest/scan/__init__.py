@@ -64,7 +64,5 @@ def scan(tree: RootTree) -> ScanResult:
         elif entry.executable:
             found += scan_binary(tree, entry)
     packages = unique_sorted(found)
-    log.info(
-        "SBOM: %d packages found in %.1fs", len(packages), time.monotonic() - started
-    )
+    log.info("SBOM: %d packages found in %.1fs", len(packages), time.monotonic() - started)
     return ScanResult(packages, distro)
