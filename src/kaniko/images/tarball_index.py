@@ -24,7 +24,7 @@ from kaniko.errors import FilesystemError
 from kaniko.images.atomic import atomic_file
 from kaniko.images.index import ImageIndex, manifest_blobs
 from kaniko.images.layout import INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME
-from kaniko.images.tarball import TAR_FORMAT, repo_tag
+from kaniko.images.tarball import TAR_FORMAT, add_member, repo_tag
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.canonical import dumps
 from kaniko.oci.descriptor import Descriptor
