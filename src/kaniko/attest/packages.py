@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from packageurl import PackageURL
 
@@ -47,16 +48,24 @@ def purl(
     qualifiers: Mapping[str, str] | None = None,
     subpath: str = "",
 ) -> str:
-    """A Package URL string; empty qualifier values are left out."""
-    quals = {k: v for k, v in sorted((qualifiers or {}).items()) if v}
-    return PackageURL(
+    """A Package URL string; empty qualifier values are left out.
+
+    Qualifier values are percent-encoded with nothing kept (``linux/amd64`` is written
+    ``linux%2Famd64``), as packageurl-go, which BuildKit and syft use, writes them.
+    """
+    base = PackageURL(
         type=kind,
         namespace=namespace or None,
         name=name,
         version=version or None,
-        qualifiers=quals or None,
         subpath=subpath or None,
     ).to_string()
+    quals = [(k, v) for k, v in sorted((qualifiers or {}).items()) if v]
+    if not quals:
+        return base
+    head, hash_, sub = base.partition("#")
+    query = "&".join(f"{k.lower()}={quote(v, safe='')}" for k, v in quals)
+    return f"{head}?{query}{hash_}{sub}"
 
 
 def unique_sorted(packages: Iterable[Package]) -> list[Package]:
