@@ -93,24 +93,53 @@ def _map_key(word: str) -> str:
     return alias or word
 
 
-def _debian_form(text: str) -> str:
-    """Debian's lower-case operators upper-cased and short names mapped."""
+def _is_exception(key: str) -> bool:
+    symbol = _licensing().known_symbols.get(key)
+    return bool(symbol is not None and getattr(symbol, "is_exception", False))
+
+
+def _debian_form(text: str) -> tuple[str, dict[str, str]]:
+    """Debian's lower-case operators upper-cased and short names mapped.
+
+    ``X with Y`` where ``Y`` (one or more words) is no SPDX exception becomes one
+    ``LicenseRef-`` (SPDX 2.3 has no custom exceptions); the refs made so are returned
+    with their text.
+    """
     out: list[str] = []
-    for token in _TOKEN.findall(text):
+    raw: list[str] = []
+    refs: dict[str, str] = {}
+    tokens = _TOKEN.findall(text)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
         operator = _OPERATORS.get(token.lower())
+        if operator == "WITH" and raw and out[-1] not in (*_OPERATORS.values(), "(", ")"):
+            j = i + 1
+            while j < len(tokens) and tokens[j] not in "()" and tokens[j].lower() not in _OPERATORS:
+                j += 1
+            exception = " ".join(tokens[i + 1 : j])
+            if exception and not (j == i + 2 and _is_exception(exception)):
+                whole = f"{raw[-1]} with {exception}"
+                ref = license_ref(whole)
+                refs[ref] = whole
+                out[-1] = raw[-1] = ref
+                i = j
+                continue
         if operator is not None:
             out.append(operator)
         elif token in "()":
             out.append(token)
         else:
             out.append(_map_key(token))
-    return " ".join(out).replace("( ", "(").replace(" )", ")")
+        raw.append(token)
+        i += 1
+    return " ".join(out).replace("( ", "(").replace(" )", ")"), refs
 
 
 def _one(text: str) -> License:
     text = " ".join(text.split())
     whole = _ALIASES.get(text.lower())
-    candidate = whole or _debian_form(text)
+    candidate, refs = (whole, {}) if whole else _debian_form(text)
     licensing = _licensing()
     try:
         parsed = licensing.parse(candidate, validate=False, simple=False)
@@ -119,21 +148,21 @@ def _one(text: str) -> License:
     if parsed is None:
         ref = license_ref(text)
         return License(ref, ((ref, text),))
-    unknown = licensing.unknown_license_keys(parsed)
-    if not unknown:
-        return License(parsed.render())
-    refs: list[tuple[str, str]] = []
+    unknown = [k for k in licensing.unknown_license_keys(parsed) if k not in refs]
     rendered = candidate
     for key in sorted(set(unknown), key=len, reverse=True):
+        if key.startswith("LicenseRef-"):
+            refs.setdefault(key, key.removeprefix("LicenseRef-"))
+            continue
         ref = license_ref(key)
-        refs.append((ref, key))
+        refs[ref] = key
         rendered = re.sub(rf"(?<![\w.+-]){re.escape(key)}(?![\w.+-])", ref, rendered)
     try:
         parsed = licensing.parse(rendered, validate=False, simple=False)
-        return License(parsed.render(), tuple(sorted(set(refs))))
     except ExpressionError:
         ref = license_ref(text)
         return License(ref, ((ref, text),))
+    return License(parsed.render(), tuple(sorted(refs.items())))
 
 
 def normalize(declared: Iterable[str]) -> License | None:
