@@ -215,3 +215,31 @@ def test_cyclonedx_and_reproducible_give_the_same_bytes(
     assert not any(k.startswith("build-arg:") for k in args)  # mode=min: no values
     metadata = provenance["runDetails"]["metadata"]
     assert metadata["startedOn"] == metadata["finishedOn"] == "1970-01-01T00:00:00Z"
+
+
+def test_scan_stages_and_a_final_stage_that_never_extracted(
+    tmp_path, base_images, registry_plain
+) -> None:
+    """The final stage has metadata steps only: its root is extracted from its layers for
+    the scan. ``--sbom-scan-stages`` adds the SBOM of the build stage."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    _context(ctx, base_images["busybox"])
+    (ctx / "Dockerfile").write_text(
+        f"FROM {base_images['busybox']} AS tools\n"
+        "COPY site /usr/lib/python3/dist-packages/\n"
+        "FROM tools AS final\n"
+        "LABEL stage=final\n"
+    )
+    dest = f"{registry_plain.host}/attest/stages:1"
+    sbom_file = tmp_path / "out" / "sbom.spdx.json"
+    _build(ctx, dest, AttestOptions(sbom="spdx", sbom_scan_stages=True, sbom_file=str(sbom_file)))
+    pushed = read_pushed(registry_plain.url, registry_plain.host, "attest/stages", "1")
+    documents = [s["predicate"] for s in pushed.statements]
+    assert [d["name"] for d in documents] == [dest, "stage tools"]
+    for document in documents:
+        assert_valid_spdx(document)
+        names = {p["name"] for p in document["packages"]} - {document["name"]}
+        assert names == {"demo_pkg"}
+    assert sbom_file.read_bytes() == pushed.raw_statements[0]
+    assert (tmp_path / "out" / "sbom.tools.spdx.json").read_bytes() == pushed.raw_statements[1]

@@ -44,7 +44,8 @@ def _wheel(path: Path) -> None:
     files = {
         "kaniko_demo/__init__.py": "VALUE = 1\n",
         f"{info}/METADATA": metadata,
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
     }
     record = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
     with zipfile.ZipFile(path, "w") as wheel:
@@ -126,11 +127,15 @@ def test_sbom_lists_what_dpkg_pip_and_npm_list(tmp_path, debian_image, registry_
 
     npm = _npm_tree(json.loads(npm_text))
     in_app = [p for p in listed("npm") if "/app/node_modules/" in p["sourceInfo"]]
-    assert {(p["name"], p["versionInfo"]) for p in in_app} == npm == {
-        (where.rsplit("node_modules/", 1)[-1], version)
-        for where, (version, _) in NODE_MODULES.items()
-    }
-    libc = [p for p in listed("deb") if p["name"] == "libc6"][0]
+    assert (
+        {(p["name"], p["versionInfo"]) for p in in_app}
+        == npm
+        == {
+            (where.rsplit("node_modules/", 1)[-1], version)
+            for where, (version, _) in NODE_MODULES.items()
+        }
+    )
+    libc = next(p for p in listed("deb") if p["name"] == "libc6")
     purl = libc["externalRefs"][0]["referenceLocator"]
     assert purl.startswith("pkg:deb/debian/libc6@") and "distro=debian-12" in purl
     assert libc["licenseDeclared"] != "NOASSERTION"  # from its machine-readable copyright
