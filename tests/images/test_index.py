@@ -1,8 +1,8 @@
 """Indexes of N images and their attestation manifests, through the OCI layout and tarball.
 
 The later multi-platform work builds on these sinks: each platform's image is chosen by
-platform when the layout is read back (attestation manifests never are), every blob is
-written once, and umoci, reading the layout, unpacks the image named by the layout's tag.
+platform when the layout is read back, by kaniko and by skopeo (attestation manifests
+never are), and every blob is written once.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ and renamed into place (blobs already present are kept); then ``index.json`` is 
 atomically with the image's descriptor appended, tagged with
 ``org.opencontainers.image.ref.name`` when a name is given (an entry with the same name is
 replaced, as ``skopeo copy`` does). The Go kaniko rewrites ``index.json`` from scratch on
-every build; appending keeps what else the directory holds.
+every build; appending keeps what else the directory holds. :func:`write_oci_layout_index`
+adds an image index (several platforms, attestation manifests) the same way, nested
+under one ``index.json`` entry.
 
 :func:`read_oci_layout` opens an image of a layout as a source: manifest and config are read
 and verified at once, layer blobs are verified each time they are streamed.
