@@ -243,3 +243,22 @@ def test_scan_stages_and_a_final_stage_that_never_extracted(
         assert names == {"demo_pkg"}
     assert sbom_file.read_bytes() == pushed.raw_statements[0]
     assert (tmp_path / "out" / "sbom.tools.spdx.json").read_bytes() == pushed.raw_statements[1]
+
+
+def test_an_unwritable_sbom_file_is_one_clear_error(tmp_path, base_images, registry_plain) -> None:
+    from kaniko.errors import FilesystemError
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    _context(ctx, base_images["busybox"])
+    (tmp_path / "a-file").write_text("x")
+    target = tmp_path / "a-file" / "sbom.json"
+    with pytest.raises(FilesystemError) as caught:
+        _build(
+            ctx,
+            f"{registry_plain.host}/attest/badfile:1",
+            AttestOptions(sbom="spdx", sbom_file=str(target)),
+        )
+    message = str(caught.value)
+    assert str(target) in message and "\n" not in message
+    assert not list(tmp_path.glob("a-file*/*"))  # nothing half-written

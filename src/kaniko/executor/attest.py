@@ -18,8 +18,8 @@ What a stage's SBOM reads (:func:`stage_tree`):
   one path that reads layers with whiteouts right; a second, in-memory flattener would
   be a twin to keep in step with it.
 
-``--sbom-file`` and ``--provenance-file`` get the same statement bytes the attestation
-manifest holds (as BuildKit's local exporter writes ``sbom.spdx.json`` and
+``--sbom-file`` and ``--provenance-file`` get, once the image is out, the same statement
+bytes the attestation manifest holds (as BuildKit's local exporter writes ``sbom.spdx.json`` and
 ``provenance.json``); with ``--sbom-scan-stages`` each stage's statement goes beside the
 SBOM file as ``<name>.<stage>.<ext>``.
 """
@@ -48,6 +48,7 @@ from kaniko.attest.provenance import (
 from kaniko.attest.scan import scan
 from kaniko.attest.tree import RootTree
 from kaniko.dockerfile.commands import Run
+from kaniko.errors import FilesystemError
 from kaniko.executor.filesystem import ChrootSteps, Workspace
 from kaniko.executor.inplace import InplaceSteps
 from kaniko.executor.stage import FilesystemSteps
@@ -63,6 +64,23 @@ from kaniko.redact import redact
 from kaniko.refs.reference import Reference
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attested:
+    """The index to write instead of the image, and the statement files to write after."""
+
+    index: ImageIndex
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    def write_files(self) -> None:
+        """``--sbom-file`` and ``--provenance-file``, once the image is out."""
+        for path, data in self.files:
+            try:
+                write_atomic(path, data)
+            except OSError as exc:
+                raise FilesystemError(f"cannot write {path}: {exc.strerror or exc}") from None
+            log.info("Wrote %s", path)
 
 
 @dataclass(frozen=True)
@@ -175,7 +193,7 @@ def attest(
     ws: Workspace,
     destinations: Sequence[Reference],
     facts: BuildFacts,
-) -> ImageIndex:
+) -> Attested:
     """The index of ``final`` (converted to OCI media types) and its attestations."""
     if final.media_type != mt.OCI_MANIFEST:
         final = mutate.with_media_types(final, oci=True)  # attestations need an OCI index
@@ -183,6 +201,7 @@ def attest(
     entry = image_entry(final, target.platform)
     about = intoto.subjects(final.digest(), destinations, target.platform)
     statements: list[tuple[str, bytes]] = []
+    files: list[tuple[str, bytes]] = []
     when = facts.finished
     if opts.sbom is not None:
         tree = stage_tree(target, final, steps.get(target.index), ws)
@@ -191,7 +210,7 @@ def attest(
         statements.append((kind, data))
         log.info("SBOM: %d packages in the image (%s)", count, opts.sbom)
         if opts.sbom_file:
-            write_atomic(opts.sbom_file, data)
+            files.append((opts.sbom_file, data))
         if opts.sbom_scan_stages:
             for stage in plan.stages:
                 if stage.index == target.index:
@@ -204,7 +223,7 @@ def attest(
                 statements.append((kind, data))
                 log.info("SBOM: %d packages in stage %s", count, stage.label)
                 if opts.sbom_file:
-                    write_atomic(_side_file(opts.sbom_file, label), data)
+                    files.append((_side_file(opts.sbom_file, label), data))
     if opts.provenance is not None:
         predicate = provenance_predicate(
             build_record(plan, facts),
@@ -215,5 +234,6 @@ def attest(
         statements.append((PROVENANCE_TYPE, data))
         log.info("Provenance: SLSA v1, mode=%s", opts.provenance)
         if opts.provenance_file:
-            write_atomic(opts.provenance_file, data)
-    return make_index([entry], [attestation_entry(entry.descriptor, statements)])
+            files.append((opts.provenance_file, data))
+    index = make_index([entry], [attestation_entry(entry.descriptor, statements)])
+    return Attested(index, tuple(files))

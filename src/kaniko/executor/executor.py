@@ -231,7 +231,7 @@ def _build(
             final = images[plan.target_index]
             if reproducible:
                 final = mutate.canonical(final, now)
-            index = None
+            attested = None
             if options.attest.enabled:
                 facts = BuildFacts(
                     dockerfile_path=display,
@@ -244,12 +244,15 @@ def _build(
                     finished=now if reproducible else datetime.now(UTC),
                     reproducible=reproducible,
                 )
-                index = attest(
+                attested = attest(
                     options.attest, plan, final, images, stage_steps, workspace,
                     destinations, facts,
                 )  # fmt: skip
-                final = index.images()[0]
+                final = attested.index.images()[0]
+            index = attested.index if attested is not None else None
             digest = write_outputs(final, destinations, out, transport, progress, index=index)
+            if attested is not None:
+                attested.write_files()
         finally:
             if inplace is not None:
                 inplace.close(cleanup=options.cleanup)
