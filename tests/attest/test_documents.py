@@ -181,3 +181,20 @@ def test_reproducible_provenance_pins_the_varying_fields() -> None:
         varying["runDetails"]["metadata"]["invocationId"]
         != (provenance_predicate(_record(materials))["runDetails"]["metadata"]["invocationId"])
     )
+
+
+def test_add_url_downloads_are_recorded_with_their_digest(tmp_path) -> None:
+    import httpx
+
+    from kaniko.executor.steps.fetch import download
+
+    body = b"downloaded bytes"
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    )
+    materials = Materials()
+    with collecting(materials):
+        download("https://u:p@files.example/a.tgz", str(tmp_path / "a"), client=client)
+    assert [(m.url, m.digest) for m in materials.urls] == [
+        ("https://files.example/a.tgz", Digest.of(body))
+    ]

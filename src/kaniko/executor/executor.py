@@ -124,6 +124,15 @@ def choose_isolation(options: BuildOptions) -> str:
     return "chroot"
 
 
+def context_relative(path: str, context: str, display: str) -> str:
+    """The Dockerfile's path as the provenance names it: relative to the context when it
+    is inside it (as BuildKit's ``filename``), so the build's directory does not show."""
+    rel = os.path.relpath(path, os.path.realpath(context))
+    if rel.startswith("..") or os.path.isabs(rel):
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(context))
+    return display if rel.startswith("..") else rel
+
+
 def parse_destinations(options: BuildOptions) -> list[Reference]:
     try:
         return [Reference.parse(d) for d in options.output.destinations]
@@ -234,7 +243,7 @@ def _build(
             attested = None
             if options.attest.enabled:
                 facts = BuildFacts(
-                    dockerfile_path=display,
+                    dockerfile_path=context_relative(path, context, display),
                     dockerfile_bytes=dockerfile_text.encode("utf-8", "surrogateescape"),
                     build_args=options.build_arg_map(),
                     labels=dict(options.labels),
