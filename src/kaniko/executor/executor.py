@@ -28,7 +28,6 @@ from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfil
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
-from kaniko.executor.attest import BuildFacts, attest
 from kaniko.executor.filesystem import ChrootSteps, Workspace
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
@@ -242,6 +241,8 @@ def _build(
                 final = mutate.canonical(final, now)
             attested = None
             if options.attest.enabled:
+                from kaniko.executor.attest import BuildFacts, attest  # only when asked
+
                 facts = BuildFacts(
                     dockerfile_path=context_relative(path, context, display),
                     dockerfile_bytes=dockerfile_text.encode("utf-8", "surrogateescape"),
