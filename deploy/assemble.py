@@ -47,16 +47,17 @@ STDLIB_NAME = f"python{VERSION}"
 
 # Top-level stdlib entries a builder never imports (GUI, tests, docs, packaging tools,
 # interactive helpers), and extension modules with no use here or heavy dependencies.
+# sqlite3 stays: the SBOM scanner reads rpm databases (rpmdb.sqlite) with it.
 PRUNED_STDLIB = frozenset(
     {
         "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3",
-        "pydoc_data", "distutils", "venv", "sqlite3", "curses", "dbm", "__phello__",
+        "pydoc_data", "distutils", "venv", "curses", "dbm", "__phello__",
         "site-packages", "dist-packages", "sitecustomize.py", "lib-dynload",
     }
 )  # fmt: skip
 PRUNED_EXTENSIONS = frozenset(
     {
-        "_tkinter", "_curses", "_curses_panel", "_dbm", "_gdbm", "_sqlite3", "readline",
+        "_tkinter", "_curses", "_curses_panel", "_dbm", "_gdbm", "readline",
         "nis", "ossaudiodev", "_crypt", "_ctypes_test", "xxlimited", "xxlimited_35",
         "_xxtestfuzz", "_testbuffer", "_testcapi", "_testclinic", "_testimportmultiple",
         "_testinternalcapi", "_testmultiphase",

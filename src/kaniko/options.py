@@ -12,6 +12,7 @@ The groups follow what each part of the builder needs::
     ├── cache: CacheOptions         layer cache and base-image cache
     ├── output: OutputOptions       where the image goes (push, tarball, layout, digests)
     ├── snapshot: SnapshotOptions   how filesystem changes become layers
+    ├── attest: AttestOptions       SBOM and provenance attestations
     ├── git: GitOptions             clone options for a ``git://`` context
     └── log: LogOptions             verbosity and format of the log
 """
@@ -154,6 +155,32 @@ class SnapshotOptions:
     force_build_metadata: bool = False
 
 
+SbomFormat = Literal["spdx", "cyclonedx"]
+ProvenanceMode = Literal["min", "max"]
+SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
+PROVENANCE_MODES: tuple[ProvenanceMode, ...] = ("min", "max")
+
+
+@dataclass(frozen=True, slots=True)
+class AttestOptions:
+    """``--sbom``, ``--provenance`` and their companions.
+
+    ``sbom`` / ``provenance`` ``None`` means off. ``builder_id`` is the provenance's
+    ``runDetails.builder.id`` (``--provenance=builder-id=URI``; empty: kaniko's default).
+    """
+
+    sbom: SbomFormat | None = None
+    sbom_scan_stages: bool = False
+    sbom_file: str = ""
+    provenance: ProvenanceMode | None = None
+    builder_id: str = ""
+    provenance_file: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.sbom is not None or self.provenance is not None
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """Everything one executor run needs.
@@ -183,6 +210,7 @@ class BuildOptions:
     cache: CacheOptions = field(default_factory=CacheOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
+    attest: AttestOptions = field(default_factory=AttestOptions)
     log: LogOptions = field(default_factory=LogOptions)
 
     def build_arg_map(self) -> dict[str, str | None]:

@@ -141,6 +141,11 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--force"], lambda o: o.force, True),
     (["--isolation", "chroot"], lambda o: o.isolation, "chroot"),
     (["--isolation=inplace"], lambda o: o.isolation, "inplace"),
+    (["--sbom"], lambda o: o.attest.sbom, "spdx"),
+    (["--sbom", "--sbom-scan-stages"], lambda o: o.attest.sbom_scan_stages, True),
+    (["--sbom", "--sbom-file=s.json"], lambda o: o.attest.sbom_file, "s.json"),
+    (["--provenance=mode=max"], lambda o: o.attest.provenance, "max"),
+    (["--provenance", "--provenance-file", "p.json"], lambda o: o.attest.provenance_file, "p.json"),
     # deprecated aliases
     (["--snapshotMode", "time"], lambda o: o.snapshot.mode, "time"),
     (["--snapshot-mode=redo", "--snapshotMode=time"], lambda o: o.snapshot.mode, "time"),

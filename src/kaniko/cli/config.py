@@ -37,8 +37,11 @@ from kaniko.oci.platform import Platform
 from kaniko.options import (
     COMPRESSIONS,
     DEFAULT_KANIKO_DIR,
+    PROVENANCE_MODES,
     ROOT_MODES,
+    SBOM_FORMATS,
     SNAPSHOT_MODES,
+    AttestOptions,
     BuildOptions,
     CacheOptions,
     GitOptions,
@@ -158,6 +161,65 @@ def _source_date_epoch(environ: Mapping[str, str]) -> int:
         raise UsageError(f"SOURCE_DATE_EPOCH={text!r}: {e}") from e
 
 
+_FALSE = ("", "false", "0")
+_TRUE = ("true", "1")
+
+
+def _sbom(text: str) -> Any:
+    value = text.strip().lower()
+    if value in _FALSE:
+        return None
+    if value in _TRUE:
+        return "spdx"
+    value = value.removeprefix("format=")
+    return _choice(value, SBOM_FORMATS, "sbom")
+
+
+def _provenance(text: str) -> tuple[Any, str]:
+    """``--provenance`` value → (mode or None, builder id)."""
+    value = text.strip()
+    if value.lower() in _FALSE:
+        return None, ""
+    if value.lower() in _TRUE:
+        return "min", ""
+    if value in PROVENANCE_MODES:
+        return value, ""
+    mode, builder_id = "min", ""
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if key == "mode" and sep:
+            mode = _choice(val.strip(), PROVENANCE_MODES, "provenance")
+        elif key == "builder-id" and sep and val.strip():
+            builder_id = val.strip()
+        else:
+            raise UsageError(
+                f'invalid argument "{text}" for "--provenance" flag: want mode=min|max '
+                "and optionally builder-id=URI, comma-separated"
+            )
+    return mode, builder_id
+
+
+def attest_options(v: dict[str, Any]) -> AttestOptions:
+    """``--sbom``, ``--provenance`` and their companions, validated."""
+    sbom = _sbom(v["sbom"])
+    mode, builder_id = _provenance(v["provenance"])
+    if v["sbom_file"] and sbom is None:
+        raise UsageError("--sbom-file needs --sbom")
+    if v["sbom_scan_stages"] and sbom is None:
+        raise UsageError("--sbom-scan-stages needs --sbom")
+    if v["provenance_file"] and mode is None:
+        raise UsageError("--provenance-file needs --provenance")
+    return AttestOptions(
+        sbom=sbom,
+        sbom_scan_stages=v["sbom_scan_stages"],
+        sbom_file=v["sbom_file"],
+        provenance=mode,
+        builder_id=builder_id,
+        provenance_file=v["provenance_file"],
+    )
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
@@ -222,6 +284,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
             ignore_paths=tuple(v["ignore_path"]),
             force_build_metadata=v["force_build_metadata"],
         ),
+        attest=attest_options(v),
         log=log_options(parsed),
     )
     validate(opts)

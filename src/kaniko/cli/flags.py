@@ -7,7 +7,9 @@ Names, short forms, types and defaults are kaniko's (``cmd/executor/cmd/root.go`
 - ``str`` / ``int`` / ``duration``: one value, the last one given wins;
 - ``multi``: repeatable, every value appended as given;
 - ``kv``: repeatable ``key=value`` into a map; ``kmv``: repeatable ``a=b;c=d``;
-- ``git``: repeatable ``key=value`` clone options.
+- ``git``: repeatable ``key=value`` clone options;
+- ``optional``: ``--x`` alone means ``bare``, ``--x=value`` gives a value (pflag's
+  ``NoOptDefVal``); the next word is never taken.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ Kind = Literal[
     "git",
     "build-arg",
     "label",
+    "optional",
 ]
 
 BUILD = "Build flags"
@@ -38,9 +41,10 @@ OUTPUT = "Output and push flags"
 REGISTRY = "Registry flags"
 CACHE = "Cache flags"
 SNAPSHOT = "Snapshot flags"
+ATTEST = "Attestation flags (SBOM and provenance)"
 LOGGING = "Logging flags"
 DEPRECATED = "Deprecated aliases (they warn)"
-GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, LOGGING, DEPRECATED)
+GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, ATTEST, LOGGING, DEPRECATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class Flag:
     dest: str = ""
     hidden: bool = False
     replacement: str = ""  # set on a deprecated alias: the flag to use instead
+    bare: str = ""  # kind "optional": the value of the flag given without one
 
     @property
     def attr(self) -> str:
@@ -149,6 +154,16 @@ FLAGS: tuple[Flag, ...] = (
     _f("ignore-path", "multi", SNAPSHOT, "Path left out of snapshots; repeatable"),
     _f("force-build-metadata", "bool", SNAPSHOT, "Add a layer for every command, even empty"),
 
+    _f("sbom", "optional", ATTEST, "Attach an SBOM of the image's packages: spdx (SPDX 2.3 "
+       "JSON, the default) or cyclonedx (CycloneDX 1.6 JSON)", "", bare="spdx"),
+    _f("sbom-scan-stages", "bool", ATTEST, "Also attach an SBOM of every intermediate stage"),
+    _f("sbom-file", "str", ATTEST, "Also write the SBOM statement to this file", ""),
+    _f("provenance", "optional", ATTEST, "Attach SLSA provenance v1: mode=min (the default) "
+       "or mode=max (adds build args, labels and the build steps), [,builder-id=URI]", "",
+       bare="mode=min"),
+    _f("provenance-file", "str", ATTEST, "Also write the provenance statement to this file",
+       ""),
+
     _f("verbosity", "str", LOGGING, "Log level: trace, debug, info, warn, error, fatal, panic",
        "info", short="v"),
     _f("log-format", "str", LOGGING, "Log format: text, color or json", "color"),
@@ -180,6 +195,7 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "git": values.parse_git,
     "build-arg": values.parse_build_arg,
     "label": values.parse_label,
+    "optional": str,
 }
 
 _METAVARS: dict[Kind, str] = {
@@ -193,6 +209,7 @@ _METAVARS: dict[Kind, str] = {
     "git": "key=value",
     "build-arg": "NAME[=value]",
     "label": "key=value",
+    "optional": "[=value]",
 }
 
 

@@ -74,6 +74,8 @@ def normalize(argv: Sequence[str]) -> _Normalized:
         if not explicit:
             if flag.kind == "bool":
                 value = "true"
+            elif flag.kind == "optional":
+                value = flag.bare
             elif i < len(argv):
                 value = argv[i]
                 i += 1

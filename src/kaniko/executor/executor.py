@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kaniko.attest.materials import Materials, collecting, report_image
 from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
@@ -33,6 +34,7 @@ from kaniko.executor.outputs import write_outputs
 from kaniko.executor.stage import FilesystemSteps, StageOptions, build_stage
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
+from kaniko.images.index import ImageIndex
 from kaniko.images.push import check_push_permissions
 from kaniko.images.remote import fetch
 from kaniko.oci.config import go_time
@@ -60,6 +62,7 @@ class BuildResult:
     image: Image
     digest: Digest
     plan: BuildPlan
+    index: ImageIndex | None = None  # with --sbom/--provenance: what was pushed
 
 
 class BaseImages:
@@ -76,7 +79,7 @@ class BaseImages:
             ref = Reference.parse(reference)
             log.info("Retrieving image manifest %s", reference)
             reg = self._options.registry
-            self._cache[key] = fetch(
+            image = fetch(
                 self._transport,
                 ref,
                 platform,
@@ -84,6 +87,8 @@ class BaseImages:
                 fallback=not reg.skip_default_registry_fallback,
                 retries=reg.image_download_retry,
             )
+            report_image(reference, image.resolved, platform)
+            self._cache[key] = image
         return self._cache[key]
 
 
@@ -112,6 +117,15 @@ def choose_isolation(options: BuildOptions) -> str:
     return "chroot"
 
 
+def context_relative(path: str, context: str, display: str) -> str:
+    """The Dockerfile's path as the provenance names it: relative to the context when it
+    is inside it (as BuildKit's ``filename``), so the build's directory does not show."""
+    rel = os.path.relpath(path, os.path.realpath(context))
+    if rel.startswith("..") or os.path.isabs(rel):
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(context))
+    return display if rel.startswith("..") else rel
+
+
 def parse_destinations(options: BuildOptions) -> list[Reference]:
     try:
         return [Reference.parse(d) for d in options.output.destinations]
@@ -128,6 +142,19 @@ def build(
     progress: Reporter = SILENT,
 ) -> BuildResult:
     """Build (and push) the image ``options`` describe."""
+    with collecting(Materials()) as materials:
+        return _build(options, transport, filesystem, environ, progress, materials)
+
+
+def _build(
+    options: BuildOptions,
+    transport: Transport | None,
+    filesystem: FilesystemFactory | None,
+    environ: Mapping[str, str] | None,
+    progress: Reporter,
+    materials: Materials,
+) -> BuildResult:
+    started = datetime.now(UTC)
     isolation = choose_isolation(options)
     context = context_dir(options.context)
     if options.context_sub_path:
@@ -138,7 +165,8 @@ def build(
             "file metadata without reading contents"
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
-    dockerfile = parse(read_dockerfile(path), path=display)
+    dockerfile_text = read_dockerfile(path)
+    dockerfile = parse(dockerfile_text, path=display)
     platform = options.platform or Platform.host()
     destinations = parse_destinations(options)
     own_transport = transport is None
@@ -183,6 +211,7 @@ def build(
             progress=progress,
         )
         images: dict[int, Image] = {}
+        stage_steps: dict[int, FilesystemSteps] = {}  # for --sbom: the roots to scan
         inplace = InplaceBuild(workspace, plan, images) if isolation == "inplace" else None
         try:
             for stage in plan.stages:
@@ -199,6 +228,7 @@ def build(
                     fs = inplace.steps(stage, base)
                 else:
                     fs = ChrootSteps(workspace, stage, base)
+                stage_steps[stage.index] = fs
                 image = build_stage(stage, base, fs, stage_opts)
                 if uses_oci_types(out.compression, base.media_type) and image.manifest().is_docker:
                     image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
@@ -206,13 +236,36 @@ def build(
             final = images[plan.target_index]
             if reproducible:
                 final = mutate.canonical(final, now)
-            digest = write_outputs(final, destinations, out, transport, progress)
+            attested = None
+            if options.attest.enabled:
+                from kaniko.executor.attest import BuildFacts, attest  # only when asked
+
+                facts = BuildFacts(
+                    dockerfile_path=context_relative(path, context, display),
+                    dockerfile_bytes=dockerfile_text.encode("utf-8", "surrogateescape"),
+                    build_args=options.build_arg_map(),
+                    labels=dict(options.labels),
+                    target=options.target,
+                    materials=materials,
+                    started=now if reproducible else started,
+                    finished=now if reproducible else datetime.now(UTC),
+                    reproducible=reproducible,
+                )
+                attested = attest(
+                    options.attest, plan, final, images, stage_steps, workspace,
+                    destinations, facts,
+                )  # fmt: skip
+                final = attested.index.images()[0]
+            index = attested.index if attested is not None else None
+            digest = write_outputs(final, destinations, out, transport, progress, index=index)
+            if attested is not None:
+                attested.write_files()
         finally:
             if inplace is not None:
                 inplace.close(cleanup=options.cleanup)
             workspace.remove()
         log.info("Built image %s", digest)
-        return BuildResult(final, digest, plan)
+        return BuildResult(final, digest, plan, index)
     finally:
         if own_transport:
             transport.close()

@@ -77,13 +77,20 @@ class RemoteImage:
     """An image manifest in a registry, its config and layers fetched on demand."""
 
     def __init__(
-        self, reference: Reference, client: RegistryClient, raw: bytes, manifest: Manifest
+        self,
+        reference: Reference,
+        client: RegistryClient,
+        raw: bytes,
+        manifest: Manifest,
+        resolved: Digest | None = None,
     ):
         self.reference = reference
         self.client = client
         self._raw = raw
         self._manifest = manifest
         self._digest = Digest.of(raw)
+        # What the reference resolved to: the index's digest when it named an index.
+        self.resolved = resolved or self._digest
         self._raw_config: bytes | None = None
         self._config: ImageConfig | None = None
 
@@ -125,6 +132,7 @@ class RemoteImage:
 
 def _read(client: RegistryClient, reference: Reference, platform: Platform) -> RemoteImage:
     raw = client.get_manifest(reference.identifier)
+    resolved = Digest.of(raw.data)
     parsed = parse_manifest(raw.data, content_type=raw.media_type, what=str(reference))
     if isinstance(parsed, Index):
         entry = parsed.select(platform, what=str(reference))
@@ -135,7 +143,7 @@ def _read(client: RegistryClient, reference: Reference, platform: Platform) -> R
         parsed = parse_manifest(raw.data, content_type=raw.media_type, what=str(reference))
         if not isinstance(parsed, Manifest):
             raise ImageError(f"{reference}: index entry {entry.digest} is not an image manifest")
-    return RemoteImage(reference, client, raw.data, parsed)
+    return RemoteImage(reference, client, raw.data, parsed, resolved)
 
 
 def remapped(reference: Reference, maps: Mapping[str, Sequence[str]]) -> list[Reference]:
