@@ -12,6 +12,7 @@ reference, the path). Anything else escaping to the CLI is a bug.
     ├── DockerfileError         Dockerfile:LINE: message (syntax and semantics)
     │   └── ExpansionError      word expansion failed (${V:?msg}, bad substitution)
     ├── ContextError            build context missing or unreadable
+    ├── CredentialsError        no usable cloud credentials (lists what was tried)
     ├── RegistryError           a registry answered with an error or was unreachable
     ├── ImageError              a malformed manifest, config or layer
     ├── FilesystemError         extraction or snapshot failed
@@ -98,3 +99,7 @@ def with_context(exc: KanikoError, prefix: str) -> KanikoError:
         return exc
     exc.args = (f"{prefix}: {exc}", *exc.args[1:])
     return exc
+
+
+class CredentialsError(KanikoError):
+    """No usable cloud credentials were found; the message lists every source tried."""
