@@ -58,9 +58,12 @@ def sub_path(root: str, sub: str, source: str) -> str:
     """``root``/``sub``, resolved inside ``root``; it must be a directory."""
     try:
         rel = clean_relpath(sub)
-        resolved = resolve_rel(root, rel, follow_final=True)
     except FilesystemError:
         raise ContextError(f"--context-sub-path {sub!r}: escapes the context {source}") from None
+    try:
+        resolved = resolve_rel(root, rel, follow_final=True)
+    except FilesystemError:
+        raise ContextError(f"--context-sub-path {sub!r}: a symlink loop in {source}") from None
     path = full_path(root, resolved) if resolved else root
     if not os.path.isdir(path):
         raise ContextError(f"--context-sub-path {sub!r}: no such directory in {source}")
