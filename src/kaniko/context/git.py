@@ -112,12 +112,21 @@ def _fail(remote: Remote, what: str, error: Exception) -> GitError:
         reason = "no such repository"
     else:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if "not found" in reason.lower() or "does not appear to be a git repository" in reason:
+        lowered = reason.lower()
+        if any(m in lowered for m in ("not found", "not a git repository", "not exported")):
             reason = f"no such repository ({reason})"
     return GitError(f"{remote.display}: {what}: {reason}")
 
 
-_ERRORS = (GitProtocolError, HangupException, NotGitRepository, OSError, KeyError, ValueError)
+_ERRORS = (
+    GitProtocolError,
+    HangupException,
+    HTTPUnauthorized,
+    NotGitRepository,
+    OSError,
+    KeyError,
+    ValueError,
+)
 
 
 def _refs(remote: Remote) -> dict[bytes, bytes]:
@@ -275,7 +284,7 @@ def resolve_url(base: str, url: str) -> str:
         if piece == "..":
             path = posixpath.dirname(path)
         elif piece not in ("", "."):
-            path = f"{path}/{piece}"
+            path = posixpath.join(path or "/", piece)
     return urllib.parse.urlunsplit(parts._replace(path=path))
 
 

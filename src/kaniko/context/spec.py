@@ -10,7 +10,8 @@ The prefixes are the Go kaniko's (``pkg/buildcontext``), read the same way:
 ``https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB`` (and the sovereign clouds' hosts)
                                 an Azure blob
 ``git://HOST/REPO[#REF[#COMMIT]]``  a git repository, cloned over ``GIT_PULL_METHOD``
-                                (``https``, the default, or ``http``), as kaniko does
+                                (``https``, the default, or ``http``), as kaniko does;
+                                ``GIT_PULL_METHOD=git`` (ours) speaks the git protocol
 ==============================  =============================================================
 
 Beyond kaniko: ``https://`` and ``http://`` URLs whose path ends in ``.git`` are git
@@ -152,7 +153,7 @@ def parse_spec(context: str, bucket: str = "", environ: dict[str, str] | None = 
         return Spec("http", context, display)
     if lowered == "git":
         method = env.get("GIT_PULL_METHOD", "")
-        method = method if method in ("https", "http") else "https"
+        method = method if method in ("https", "http", "git") else "https"
         base, _, fragment = rest.partition("#")
         url = f"{method}://{base}"
         _register_userinfo(url)
