@@ -139,7 +139,7 @@ def test_https_needs_trust_or_insecure_skip_tls(tmp_path, monkeypatch, repos, te
     _no_git_env(monkeypatch)
     url = f"{repos.https.url}/app.git"
     monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
-    with pytest.raises(ContextError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+    with pytest.raises(ContextError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
         build_context(url, tmp_path / "a")
     files = build_context(url, tmp_path / "b", git=GitOptions(insecure_skip_tls=True))
     assert files["v.txt"] == b"two"

@@ -35,6 +35,7 @@ import re
 import stat
 import tarfile
 import urllib.parse
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,7 +293,11 @@ def fetch_git(spec: GitSpec, dest: Path, limit: int, options: GitOptions, scratc
     """Check ``spec``'s commit out into ``dest`` (``scratch`` holds the object stores)."""
     remote = remote_for(spec.url, options)
     budget = [limit]
-    _checkout(remote, spec, dest, budget, options, scratch, prefix="", commit="", depth=0)
+    with warnings.catch_warnings():
+        if options.insecure_skip_tls:
+            log.warning("--git insecure-skip-tls: the server's TLS certificate is not verified")
+            warnings.simplefilter("ignore")  # urllib3 would warn on every request
+        _checkout(remote, spec, dest, budget, options, scratch, prefix="", commit="", depth=0)
 
 
 def _checkout(
