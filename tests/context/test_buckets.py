@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from tests.lab.objectstores import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     Server,
+    s3_user_and_bucket,
     start_azurite,
     start_gcs,
     start_moto,
@@ -44,29 +44,13 @@ def _no_aws_files(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory) -> Iterator[dict[str, str]]:
     """moto with IAM enforced after setup: a user with keys, a bucket holding the context."""
-    import botocore.session
-
     server = start_moto(tmp_path_factory.mktemp("moto"), auth_after=3)
-    session = botocore.session.Session()
-    admin = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
-    iam = session.create_client("iam", endpoint_url=server.url, region_name="us-east-1", **admin)
-    iam.create_user(UserName="builder")
-    policy = {"Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}  # fmt: skip
-    iam.put_user_policy(UserName="builder", PolicyName="s3", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName="builder")["AccessKey"]
-    s3 = session.create_client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=key["AccessKeyId"],
-        aws_secret_access_key=key["SecretAccessKey"],
-    )
-    s3.create_bucket(Bucket="contexts")
-    s3.put_object(Bucket="contexts", Key="context.tar.gz", Body=ARCHIVE)
-    s3.put_object(Bucket="contexts", Key="app/ctx.tar.gz", Body=NESTED)
-    s3.put_object(Bucket="contexts", Key="not-a-tar", Body=b"plain text, not an archive\n" * 30)
-    yield {"url": server.url, "id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+    objects = {
+        "context.tar.gz": ARCHIVE,
+        "app/ctx.tar.gz": NESTED,
+        "not-a-tar": b"plain text, not an archive\n" * 30,
+    }
+    yield s3_user_and_bucket(server, "contexts", objects)
     server.stop()
 
 

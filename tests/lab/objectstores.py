@@ -117,3 +117,31 @@ def start_azurite(directory: Path) -> Server:
         f"AccountKey={AZURITE_KEY};BlobEndpoint={url};"
     )
     return Server(url, process, log, {"connection_string": connection})
+
+
+def s3_user_and_bucket(server: Server, bucket: str, objects: dict[str, bytes]) -> dict[str, str]:
+    """On a moto started with ``auth_after=3``: an IAM user allowed ``s3:*`` (3 unsigned
+    calls), then ``bucket`` holding ``objects``. Returns the user's keys."""
+    import json
+
+    import botocore.session
+
+    session = botocore.session.Session()
+    setup = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+    iam = session.create_client("iam", endpoint_url=server.url, region_name="us-east-1", **setup)
+    iam.create_user(UserName="builder")
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}  # fmt: skip
+    iam.put_user_policy(UserName="builder", PolicyName="s3", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="builder")["AccessKey"]
+    s3 = session.create_client(
+        "s3",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    s3.create_bucket(Bucket=bucket)
+    for name, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=name, Body=data)
+    return {"url": server.url, "id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}

@@ -17,8 +17,7 @@ from datetime import datetime
 
 import google.auth
 import google.auth.exceptions
-import google.auth.transport.urllib3
-import urllib3
+import google.auth.transport.requests
 
 from kaniko.errors import CredentialsError
 from kaniko.redact import register_secret
@@ -55,8 +54,9 @@ def tried() -> list[str]:
     ]
 
 
-def _request() -> google.auth.transport.urllib3.Request:
-    return google.auth.transport.urllib3.Request(urllib3.PoolManager(retries=3, timeout=30.0))
+def _request() -> google.auth.transport.requests.Request:
+    # requests: google-auth's metadata-server client imports it anyway
+    return google.auth.transport.requests.Request()
 
 
 def access_token(scopes: tuple[str, ...] = (READ_ONLY,)) -> GcpToken:
