@@ -43,7 +43,8 @@ stdlib, dynload, site = sys.path
 names = [n.split(".", 1)[0] for n in os.listdir(dynload) if n.endswith(".so")]
 for top, _, files in os.walk(site):
     rel = os.path.relpath(top, site).replace(os.sep, ".")
-    names += [f"{rel}.{n.split('.', 1)[0]}" for n in files if n.endswith(".so")]
+    prefix = "" if rel == "." else rel + "."
+    names += [prefix + n.split(".", 1)[0] for n in files if n.endswith(".so")]
 failed = {}
 for name in sorted(names):
     if name != "zstandard._cffi":  # the cffi backend needs the cffi package: not a dependency
