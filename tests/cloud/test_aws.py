@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kaniko.cloud import aws
@@ -44,7 +46,7 @@ def test_environment_and_secrets_are_masked(clean, monkeypatch) -> None:
 
 def test_profile_from_the_shared_files_and_region(clean, monkeypatch) -> None:
     (clean / "credentials").write_text(
-        "[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = x1\n"
+        "[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = ci-secret-value\n"
     )
     (clean / "config").write_text("[profile ci]\nregion = ap-south-1\n")
     monkeypatch.setenv("AWS_PROFILE", "ci")
@@ -56,9 +58,8 @@ def test_profile_from_the_shared_files_and_region(clean, monkeypatch) -> None:
 
 def test_credential_process(clean, monkeypatch) -> None:
     script = clean / "creds.sh"
-    script.write_text(
-        '#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "AKIAPROC", "SecretAccessKey": "p"}\'\n'
-    )
+    answer = {"Version": 1, "AccessKeyId": "AKIAPROC", "SecretAccessKey": "process-secret-value"}
+    script.write_text(f"#!/bin/sh\necho '{json.dumps(answer)}'\n")
     script.chmod(0o755)
     (clean / "config").write_text(f"[profile proc]\ncredential_process = {script}\n")
     monkeypatch.setenv("AWS_PROFILE", "proc")
