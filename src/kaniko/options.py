@@ -36,6 +36,7 @@ DEFAULT_KANIKO_DIR = "/kaniko"
 DEFAULT_CONTEXT = "/workspace/"
 DEFAULT_CACHE_DIR = "/cache"
 DEFAULT_CACHE_TTL = timedelta(hours=336)
+DEFAULT_CONTEXT_SIZE_LIMIT = 10 * 1024**3  # bytes a remote context may unpack to
 
 LogLevel = Literal["panic", "fatal", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "color", "json"]
@@ -194,6 +195,7 @@ class BuildOptions:
     dockerfile: str = "Dockerfile"
     context: str = DEFAULT_CONTEXT
     context_sub_path: str = ""
+    context_size_limit: int = DEFAULT_CONTEXT_SIZE_LIMIT
     bucket: str = ""
     build_args: tuple[tuple[str, str | None], ...] = ()
     target: str = ""

@@ -26,6 +26,8 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--context=dir:///src"], lambda o: o.context, "dir:///src"),
     (["-c", "/ctx"], lambda o: o.context, "/ctx"),
     (["--context-sub-path", "sub"], lambda o: o.context_sub_path, "sub"),
+    (["--context-size-limit", "512MiB"], lambda o: o.context_size_limit, 512 * 2**20),
+    ([], lambda o: o.context_size_limit, 10 * 2**30),
     (["--bucket", "b"], lambda o: o.bucket, "b"),
     (["-b", "gs://b"], lambda o: o.bucket, "gs://b"),
     (["-d", "r/a", "--destination=r/b"], lambda o: o.output.destinations, ("r/a", "r/b")),
@@ -245,6 +247,8 @@ def test_double_dash_ends_flags() -> None:
         (["--registry-map", "a=b;c"], "--registry-map"),
         (["--label", "nolabel"], "--label"),
         (["--git", "main"], "invalid git flag"),
+        (["--context-size-limit", "lots"], 'invalid argument "lots" for "--context-size-limit"'),
+        (["--context-size-limit", "0"], 'invalid argument "0" for "--context-size-limit"'),
         (["--build-arg", "=v"], "--build-arg"),
     ],
 )

@@ -16,11 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from license_expression import (  # type: ignore[import-untyped]  # ships no py.typed
-    ExpressionError,
-    Licensing,
-    get_spdx_licensing,
-)
+from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 # Debian copyright-format short names (DEP-5 §"License specification") that are not SPDX.
 _GNU = {

@@ -32,6 +32,7 @@ from kaniko.cli import values
 from kaniko.cli.flags import BY_LONG
 from kaniko.cli.logging_setup import parse_format, parse_level
 from kaniko.cli.parser import ParsedArgs
+from kaniko.context.spec import parse_spec
 from kaniko.errors import UsageError
 from kaniko.oci.platform import Platform
 from kaniko.options import (
@@ -252,6 +253,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         dockerfile=v["dockerfile"],
         context=v["context"],
         context_sub_path=v["context_sub_path"],
+        context_size_limit=v["context_size_limit"],
         bucket=v["bucket"],
         build_args=tuple(v["build_arg"]),
         target=v["target"],
@@ -306,6 +308,7 @@ def validate(opts: BuildOptions) -> None:
             "please specify a path to the build context with the --context flag or a bucket "
             "with the --bucket flag"
         )
+    parse_spec(opts.context, opts.bucket)  # an unknown prefix is a usage error; hides secrets
     for flag, path in (
         ("--image-name-with-digest-file", out.image_name_with_digest_file),
         ("--image-name-tag-with-digest-file", out.image_name_tag_with_digest_file),

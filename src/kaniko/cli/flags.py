@@ -4,7 +4,7 @@ Names, short forms, types and defaults are kaniko's (``cmd/executor/cmd/root.go`
 ``kind`` says how a value is read:
 
 - ``bool``: ``--x``, ``--x=true``, ``--x=false`` (Go's ``strconv.ParseBool`` spellings);
-- ``str`` / ``int`` / ``duration``: one value, the last one given wins;
+- ``str`` / ``int`` / ``duration`` / ``size``: one value, the last one given wins;
 - ``multi``: repeatable, every value appended as given;
 - ``kv``: repeatable ``key=value`` into a map; ``kmv``: repeatable ``a=b;c=d``;
 - ``git``: repeatable ``key=value`` clone options;
@@ -26,6 +26,7 @@ Kind = Literal[
     "str",
     "int",
     "duration",
+    "size",
     "multi",
     "kv",
     "client-cert",
@@ -85,6 +86,8 @@ FLAGS: tuple[Flag, ...] = (
     _f("context", "str", BUILD, "Build context: a directory or a source URL", "/workspace/",
        short="c"),
     _f("context-sub-path", "str", BUILD, "Sub path within the given context", ""),
+    _f("context-size-limit", "size", BUILD, "Most bytes a remote context (archive, bucket "
+       "object, git tree) may unpack to, e.g. 500MiB or 20GiB", "10GiB"),
     _f("bucket", "str", BUILD, "GCS bucket of the context tarball", "", short="b", hidden=True),
     _f("build-arg", "build-arg", BUILD, "ARG value: NAME=value, or NAME to take it from the "
        "environment; repeatable"),
@@ -188,6 +191,7 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "str": str,
     "int": values.parse_int,
     "duration": values.parse_duration,
+    "size": values.parse_size,
     "multi": str,
     "kv": values.parse_key_value,
     "client-cert": values.parse_client_cert,
@@ -202,6 +206,7 @@ _METAVARS: dict[Kind, str] = {
     "str": "string",
     "int": "int",
     "duration": "duration",
+    "size": "size",
     "multi": "string",
     "kv": "key=value",
     "client-cert": "reg=cert,key",

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kaniko.attest.materials import Materials, collecting, report_image
-from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.context.fetch import prepare_context
+from kaniko.context.local import read_dockerfile, resolve_dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
@@ -143,22 +144,36 @@ def build(
 ) -> BuildResult:
     """Build (and push) the image ``options`` describe."""
     with collecting(Materials()) as materials:
-        return _build(options, transport, filesystem, environ, progress, materials)
+        started = datetime.now(UTC)
+        isolation = choose_isolation(options)
+        prepared = prepare_context(options)  # fetched and unpacked if remote; sub path applied
+        try:
+            return _build(
+                options,
+                isolation,
+                prepared.path,
+                transport,
+                filesystem,
+                environ,
+                progress,
+                materials,
+                started,
+            )
+        finally:
+            prepared.close()
 
 
 def _build(
     options: BuildOptions,
+    isolation: str,
+    context: str,
     transport: Transport | None,
     filesystem: FilesystemFactory | None,
     environ: Mapping[str, str] | None,
     progress: Reporter,
     materials: Materials,
+    started: datetime,
 ) -> BuildResult:
-    started = datetime.now(UTC)
-    isolation = choose_isolation(options)
-    context = context_dir(options.context)
-    if options.context_sub_path:
-        context = os.path.join(context, options.context_sub_path)
     if options.snapshot.use_new_run:
         log.info(
             "--use-new-run: not needed, every snapshot already detects changes from "

@@ -34,7 +34,14 @@ from kaniko.fs.whiteout import wipe_root
 from kaniko.iotools import CHUNK
 from kaniko.oci.compress import open_decompressed
 
-__all__ = ["UnpackStats", "apply_layer", "extract_image", "wipe_root"]
+__all__ = [
+    "ArchiveTooLarge",
+    "UnpackStats",
+    "apply_layer",
+    "extract_image",
+    "unpack_archive",
+    "wipe_root",
+]
 
 log = logging.getLogger("kaniko.fs.unpack")
 
@@ -54,16 +61,46 @@ def apply_layer(
     return _apply(stream, os.path.abspath(root), ignore, unpack_notices(), media_type or "layer")
 
 
+class ArchiveTooLarge(FilesystemError):
+    """An archive unpacks to more than the limit its caller set."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+def unpack_archive(
+    stream: BinaryIO, root: Path | str, *, limit: int | None = None, label: str = "archive"
+) -> UnpackStats:
+    """Unpack a tar read from ``stream`` (any compression :func:`apply_layer` reads) into
+    the directory ``root``, with the same safety as a layer but no whiteouts.
+
+    ``limit`` bounds the bytes of the decompressed tar stream (headers and contents), so a
+    decompression bomb stops at that size with :class:`ArchiveTooLarge`. Other failures
+    (not a tar, a truncated or corrupt stream, an entry that would escape ``root``) are
+    :class:`~kaniko.errors.FilesystemError` naming ``label``.
+    """
+    root = os.path.abspath(root)
+    return _apply(stream, root, None, unpack_notices(), label, whiteouts=False, limit=limit)
+
+
 def _apply(
-    stream: BinaryIO, root: str, ignore: IgnoreList | None, notices: Notices, label: str
+    stream: BinaryIO,
+    root: str,
+    ignore: IgnoreList | None,
+    notices: Notices,
+    label: str,
+    *,
+    whiteouts: bool = True,
+    limit: int | None = None,
 ) -> UnpackStats:
     if not os.path.isdir(root):
         raise FilesystemError(f"{root}: extraction root is not a directory")
     stats = UnpackStats()
-    applier = LayerApplier(root, ignore, stats, notices)
+    applier = LayerApplier(root, ignore, stats, notices, whiteouts=whiteouts)
     try:
         with open_decompressed(stream) as data:
-            tally = _Tally(data)
+            tally = _Tally(data, limit)
             try:
                 # closed by the `with tar` below
                 tar = tarfile.open(  # type: ignore[call-overload]  # "r|" only reads  # noqa: SIM115
@@ -81,9 +118,11 @@ def _apply(
                 for member in _members(tar, tally):
                     stats.entries += 1
                     applier.apply(tar, member)
-            while data.read(CHUNK):
+            while tally.read(CHUNK):
                 pass  # to the end: checks the compressed stream's trailer and checksum
         applier.finish()
+    except ArchiveTooLarge as e:
+        raise ArchiveTooLarge(f"{label}: {e}", e.limit) from e
     except FilesystemError as e:
         raise FilesystemError(f"{label}: {e}") from e
     except (ImageError, tarfile.TarError) as e:
@@ -96,14 +135,17 @@ def _apply(
 class _Tally:
     """Counts the bytes of the (decompressed) tar stream and notices its end."""
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: BinaryIO, limit: int | None = None) -> None:
         self._inner = inner
+        self._limit = limit
         self.count = 0
         self.eof = False
 
     def read(self, size: int = -1) -> bytes:
         data = self._inner.read(size)
         self.count += len(data)
+        if self._limit is not None and self.count > self._limit:
+            raise ArchiveTooLarge(f"unpacks to more than {self._limit} bytes", self._limit)
         self.eof = self.eof or (not data and size != 0)
         return data
 
