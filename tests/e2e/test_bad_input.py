@@ -14,8 +14,9 @@ registry and busybox base, and checks that:
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +39,47 @@ class Bad:
     expected: tuple[str, ...]
     files: dict[str, str] = field(default_factory=dict)
     exit_code: int = 1
+    arrange: Callable[[Path], None] | None = None  # changes the context (its parent: outside)
+    extra_args: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()  # must appear nowhere in stderr
+
+
+SECRET_AUTH = "c2VjcmV0LXVzZXI6aHVudGVyMg=="  # what a docker config.json holds
+
+
+def _fifo(name: str) -> Callable[[Path], None]:
+    def arrange(ctx: Path) -> None:
+        (ctx / name).unlink(missing_ok=True)
+        os.mkfifo(ctx / name)  # reading it would wait for a writer forever
+
+    return arrange
+
+
+def _dockerfile_links_out(ctx: Path) -> None:
+    secret = ctx.parent / "config.json"
+    secret.write_text('{"auths":{"registry.example":{"auth":"' + SECRET_AUTH + '"}}}\n')
+    (ctx / "Dockerfile").unlink()
+    (ctx / "Dockerfile").symlink_to(secret)
 
 
 SERVED = b"the served bytes\n"
 WRONG_SUM = "sha256:" + hashlib.sha256(b"something else").hexdigest()
 
 CASES = {
+    "dockerfile-fifo": Bad(
+        "unused", ("Dockerfile", "is a FIFO, not a regular file"), arrange=_fifo("Dockerfile")
+    ),
+    "dockerignore-fifo": Bad(
+        "FROM {base}\n",
+        (".dockerignore is a FIFO, not a regular file",),
+        arrange=_fifo(".dockerignore"),
+    ),
+    "dockerfile-symlink-out-of-context": Bad(
+        "unused",
+        ("Dockerfile", "is a symlink to a file outside the build context"),
+        arrange=_dockerfile_links_out,
+        absent=(SECRET_AUTH, SECRET_AUTH.upper(), "auths", "AUTHS"),
+    ),
     "missing-source": Bad(
         "FROM {base}\nCOPY config.yml /etc/app/\n",
         ("COPY config.yml: no such file or directory in the build context", '"config.yaml"'),
@@ -127,6 +163,8 @@ def test_bad_input_fails_cleanly(
     for rel, text in bad.files.items():
         (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
         (ctx / rel).write_text(text)
+    if bad.arrange is not None:
+        bad.arrange(ctx)
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -137,6 +175,7 @@ def test_bad_input_fails_cleanly(
         "--dockerfile", "Dockerfile", "--context", f"dir://{ctx}",
         "--destination", f"{registry_plain.host}/{repo}:latest",
         "--kaniko-dir", str(kaniko_dir), "--verbosity", "warning", "--log-format", "text",
+        *(arg.format(**values) for arg in bad.extra_args),
     ]  # fmt: skip
     code = main(argv)
     err = capsys.readouterr().err
@@ -145,6 +184,8 @@ def test_bad_input_fails_cleanly(
     assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
     for piece in bad.expected:
         assert piece.format(**values) in errors[0]
+    for piece in bad.absent:
+        assert piece not in err
     assert not _tag_exists(registry_plain, repo, "latest")
     assert _left_over(kaniko_dir / "builds") == []  # absent when planning failed
     assert _left_over(temp) == []

@@ -3,7 +3,8 @@
 ``--context`` names a directory (plain path or ``dir://path``); other sources (``tar://``,
 ``git://``, ``s3://``, ``gs://``, ``https://``) are not built yet. ``--dockerfile`` is
 looked up as the Go kaniko does: as given (absolute, or relative to the working
-directory) if it exists, else inside the context.
+directory) if it exists, else inside the context. It is read only if it is a regular file,
+and, when it lies in the context, only if it resolves inside the context.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import posixpath
 import re
 
 from kaniko.errors import ContextError, NotSupportedYet
+from kaniko.iotools import is_inside, read_regular_file
 
 _URL = re.compile(r"^https?://")
 _LOCAL_PREFIX = "dir://"
@@ -50,13 +52,13 @@ def resolve_dockerfile(dockerfile: str, context: str, cwd: str | None = None) ->
     )
 
 
-def read_dockerfile(path: str) -> str:
-    """The Dockerfile's text; bytes that are not UTF-8 survive as surrogate escapes."""
-    if os.path.isdir(path):
-        raise ContextError(f"{path}: is a directory, not a Dockerfile")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ContextError(f"cannot read Dockerfile {path}: {exc.strerror}") from None
+def read_dockerfile(path: str, context: str | None = None) -> str:
+    """The Dockerfile's text; bytes that are not UTF-8 survive as surrogate escapes.
+
+    It must be a regular file. One that lies in ``context`` must also resolve inside it
+    (a context is untrusted input: its ``Dockerfile`` may be a symlink to a secret); one
+    outside the context is a path the user gave, read as given.
+    """
+    within = context if context is not None and is_inside(path, context) else None
+    data = read_regular_file(path, "Dockerfile", within=within)
     return data.decode("utf-8", errors="surrogateescape")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from kaniko.dockerfile import patterns as gp
 from kaniko.errors import ContextError
+from kaniko.iotools import is_inside, read_regular_file
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def load_dockerignore(
 
     ``<Dockerfile>.dockerignore`` beside the Dockerfile wins over ``<context>/.dockerignore``
     (BuildKit's and kaniko's rule); a relative ``dockerfile`` is taken inside ``context_dir``.
-    Without either file there are no patterns.
+    Without either file there are no patterns. The file must be a regular file, and one in
+    the context must resolve inside it (see :func:`~kaniko.iotools.read_regular_file`).
     """
     context = os.fspath(context_dir)
     candidates: list[str] = []
@@ -66,11 +68,8 @@ def load_dockerignore(
     for path in candidates:
         if not os.path.lexists(path):
             continue
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as err:
-            raise ContextError(f"cannot read {path}: {err.strerror or err}") from err
+        within = context if is_inside(path, context) else None
+        data = read_regular_file(path, "ignore file", within=within)
         _log.info("Using dockerignore file: %s", path)
         return parse_dockerignore(data.decode("utf-8", "surrogateescape"))
     return []

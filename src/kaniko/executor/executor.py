@@ -144,7 +144,7 @@ def build(
             "file metadata without reading contents"
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
-    dockerfile = parse(read_dockerfile(path), path=display)
+    dockerfile = parse(read_dockerfile(path, context), path=display)
     platform = options.platform or Platform.host()
     destinations = parse_destinations(options)
     own_transport = transport is None
