@@ -8,7 +8,9 @@ The semantics are moby's, shared by Docker, BuildKit and the Go kaniko:
 * :class:`PatternMatcher` is ``patternmatcher.New`` + ``MatchesOrParentMatches`` (what the Go
   kaniko calls): ``*`` and ``?`` stop at ``/``, ``**`` spans directories, ``[...]`` classes
   negate with ``^`` only, ``\\`` escapes; a path is excluded when it or one of its parent
-  directories matches, and the last matching pattern decides (``!`` re-includes);
+  directories matches, and the last matching pattern decides (``!`` re-includes); a
+  pattern's regex is matched in time linear in the path, as Go's engine does
+  (:mod:`kaniko.dockerfile.linear_regex`), however many ``**/`` it has;
 * :func:`walk_context` lists what a build context keeps, pruning excluded trees that no
   exception can reach into, and keeping an excluded directory as the parent of a re-included
   file (as BuildKit sends it).
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kaniko.dockerfile import patterns as gp
+from kaniko.dockerfile.linear_regex import compile_linear, needs_linear
 from kaniko.errors import ContextError
 from kaniko.iotools import is_inside, read_regular_file
 
@@ -94,7 +97,9 @@ class _Pattern:
             bare = tail[1:] if tail.startswith("/") else None
             self.match = lambda path: path.endswith(tail) or path == bare
         else:
-            self.match = re.compile(gp.go_regex_to_python(source), re.ASCII).match
+            python = gp.go_regex_to_python(source)
+            compiled = re.compile(python, re.ASCII)  # also proves the source well formed
+            self.match = compile_linear(python) if needs_linear(python) else compiled.match
         self.prefix = gp.literal_prefix(text, kind)
         # Patterns whose only wildcards are '*' and '?' match paths of exactly as many
         # components as they have, each component on its own: enough to rule out subtrees.
@@ -117,7 +122,8 @@ class _Pattern:
 
 def _component_matcher(part: str) -> Callable[[str], object]:
     source = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)
-    return re.compile(source).fullmatch
+    source = f"\\A{source}\\Z"
+    return compile_linear(source) if needs_linear(source) else re.compile(source).match
 
 
 def _clean(path: str) -> str:
