@@ -66,6 +66,27 @@ SERVED = b"the served bytes\n"
 WRONG_SUM = "sha256:" + hashlib.sha256(b"something else").hexdigest()
 
 CASES = {
+    "context-sub-path-out-of-context": Bad(
+        "FROM {base}\n",
+        ("--context-sub-path ../..: leaves the build context",),
+        extra_args=("--context-sub-path", "../.."),
+        exit_code=2,
+    ),
+    "platform-list": Bad(
+        "FROM {base}\n",
+        ("--custom-platform", "multi-platform builds are not supported yet"),
+        extra_args=("--custom-platform", "linux/amd64,linux/arm64"),
+        exit_code=2,
+    ),
+    "nested-arg-defaults": Bad(
+        "FROM {base}\nARG A=" + "${{A:-" * 300 + "x" + "}}" * 300 + "\nRUN true\n",
+        ("Dockerfile:2: failed to process", "expansion nested too deeply"),
+    ),
+    "doubling-args": Bad(
+        "FROM {base}\nARG A0=0123456789abcdef\n"
+        + "".join(f"ARG A{i}=${{{{A{i - 1}}}}}${{{{A{i - 1}}}}}\n" for i in range(1, 40)),
+        ("Dockerfile:19: failed to process", "expansion too large"),
+    ),
     "dockerfile-fifo": Bad(
         "unused", ("Dockerfile", "is a FIFO, not a regular file"), arrange=_fifo("Dockerfile")
     ),

@@ -147,7 +147,10 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
     v = parsed.values
     renamed = _deprecated(parsed)
     platform_text = renamed["custom_platform"]
-    platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    try:
+        platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    except UsageError as exc:
+        raise UsageError(f"--custom-platform: {exc}") from None
     kaniko_dir = v["kaniko_dir"]
     if kaniko_dir == DEFAULT_KANIKO_DIR:
         kaniko_dir = environ.get("KANIKO_DIR") or DEFAULT_KANIKO_DIR

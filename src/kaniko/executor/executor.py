@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile, sub_context
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
@@ -137,7 +137,7 @@ def build(
     isolation = choose_isolation(options)
     context = context_dir(options.context)
     if options.context_sub_path:
-        context = os.path.join(context, options.context_sub_path)
+        context = sub_context(context, options.context_sub_path)
     if options.snapshot.use_new_run:
         log.info(
             "--use-new-run: not needed, every snapshot already detects changes from "
