@@ -13,6 +13,16 @@ from tests.lab.tokens import TokenService, User
 LAB_USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Secrets a test registers (a fake token "t1", a password "y") are masked in every
+    later message of the same worker: forget them after each test."""
+    yield
+    from kaniko.redact import clear_secrets
+
+    clear_secrets()
+
+
 @pytest.fixture(scope="session")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path_factory.mktemp("lab")

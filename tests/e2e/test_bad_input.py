@@ -78,6 +78,14 @@ CASES = {
         extra_args=("--custom-platform", "linux/amd64,linux/arm64"),
         exit_code=2,
     ),
+    "base-lies-about-its-diff-id": Bad(
+        "FROM {liar}\nRUN true\n",
+        ("layer 1/1 (sha256:", "diff_id mismatch: the image config lists " + WRONG_SUM),
+    ),
+    "base-config-too-large": Bad(
+        "FROM {bigconfig}\nRUN true\n",
+        ("lab/bigconfig:latest: image config of", "bytes refused"),
+    ),
     "nested-arg-defaults": Bad(
         "FROM {base}\nARG A=" + "${{A:-" * 300 + "x" + "}}" * 300 + "\nRUN true\n",
         ("Dockerfile:2: failed to process", "expansion nested too deeply"),
@@ -145,6 +153,31 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
+def hostile_bases(registry_plain: Registry, busybox_layer: bytes) -> dict[str, str]:
+    """Base images that lie: a config listing a wrong diff_id, a 17 MiB config."""
+    from kaniko.oci.platform import Platform
+    from tests.lab.images import make_image, push_raw
+
+    host = Platform.host()
+    liar = make_image(
+        [busybox_layer], arch=host.architecture, variant=host.variant, diff_ids=[WRONG_SUM]
+    )
+    big = make_image(
+        [busybox_layer],
+        arch=host.architecture,
+        variant=host.variant,
+        config={"Labels": {"padding": "x" * (17 << 20)}},
+    )
+    with httpx.Client(timeout=60) as client:
+        push_raw(client, registry_plain.url, "lab/liar", "latest", liar)
+        push_raw(client, registry_plain.url, "lab/bigconfig", "latest", big)
+    return {
+        "liar": f"{registry_plain.host}/lab/liar:latest",
+        "bigconfig": f"{registry_plain.host}/lab/bigconfig:latest",
+    }
+
+
+@pytest.fixture(scope="module")
 def http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("served")
     (root / "served.txt").write_bytes(SERVED)
@@ -174,9 +207,15 @@ def test_bad_input_fails_cleanly(
     base_images: dict[str, str],
     registry_plain: Registry,
     http_url: str,
+    hostile_bases: dict[str, str],
 ) -> None:
     bad = CASES[name]
-    values = {"base": base_images["busybox"], "http": http_url, "registry": registry_plain.host}
+    values = {
+        "base": base_images["busybox"],
+        "http": http_url,
+        "registry": registry_plain.host,
+        **hostile_bases,
+    }
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (tmp_path / "outside.txt").write_text("outside\n")

@@ -112,7 +112,17 @@ def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
         registry_maps={k: tuple(t) for k, t in maps.items()},
         skip_default_registry_fallback=v["skip_default_registry_fallback"],
         image_download_retry=v["image_download_retry"],
+        connect_timeout=_seconds(v, "registry_connect_timeout"),
+        read_timeout=_seconds(v, "registry_read_timeout"),
+        request_timeout=_seconds(v, "registry_request_timeout"),
     )
+
+
+def _seconds(v: Mapping[str, Any], name: str) -> float:
+    value = v[name].total_seconds()
+    if value < 0:
+        raise UsageError(f"--{name.replace('_', '-')}: must not be negative")
+    return value
 
 
 def _git(items: list[list[tuple[str, str]]]) -> GitOptions:

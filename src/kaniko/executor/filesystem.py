@@ -107,6 +107,8 @@ class Workspace:
             root,
             ignore=self.ignore_list(root) if ignore is None else ignore,
             retries=self.options.image_fs_extract_retry,
+            diff_ids=[layer.diff_id for layer in layers],
+            names=[str(layer.digest) for layer in layers],
         )
 
     def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import tarfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +30,7 @@ from kaniko.fs.entrymeta import Notices, UnpackStats
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
 from kaniko.oci.compress import READ_CHUNK, open_decompressed
+from kaniko.oci.digest import Digest, Hasher
 
 __all__ = ["UnpackStats", "apply_layer", "extract_image", "wipe_root"]
 
@@ -52,15 +53,21 @@ def apply_layer(
 
 
 def _apply(
-    stream: BinaryIO, root: str, ignore: IgnoreList | None, notices: Notices, label: str
+    stream: BinaryIO,
+    root: str,
+    ignore: IgnoreList | None,
+    notices: Notices,
+    label: str,
+    diff_id: Digest | None = None,
 ) -> UnpackStats:
     if not os.path.isdir(root):
         raise FilesystemError(f"{root}: extraction root is not a directory")
     stats = UnpackStats()
     applier = LayerApplier(root, ignore, stats, notices)
+    hasher = None if diff_id is None else Hasher(diff_id.algorithm)
     try:
         with open_decompressed(stream) as data:
-            tally = _Tally(data)
+            tally = _Tally(data, hasher)
             try:
                 tar = tarfile.open(  # noqa: SIM115 - closed by the `with tar` below
                     fileobj=tally,  # type: ignore[arg-type]
@@ -72,14 +79,16 @@ def _apply(
             except tarfile.ReadError as e:
                 if str(e) != "empty file":
                     raise
+                _check_diff_id(hasher, diff_id)
                 return stats  # a zero-byte layer: nothing to apply
             with tar:
                 for member in _members(tar, tally):
                     stats.entries += 1
                     applier.apply(tar, member)
-            while data.read(READ_CHUNK):
+            while tally.read(READ_CHUNK):
                 pass  # to the end: checks the compressed stream's trailer and checksum
         applier.finish()
+        _check_diff_id(hasher, diff_id)
     except FilesystemError as e:
         raise FilesystemError(f"{label}: {e}") from e
     except (ImageError, tarfile.TarError) as e:
@@ -89,11 +98,20 @@ def _apply(
     return stats
 
 
-class _Tally:
-    """Counts the bytes of the (decompressed) tar stream and notices its end."""
+def _check_diff_id(hasher: Hasher | None, diff_id: Digest | None) -> None:
+    if hasher is not None and hasher.digest() != diff_id:
+        raise ImageError(
+            f"diff_id mismatch: the image config lists {diff_id}, the layer's content is "
+            f"{hasher.digest()}"
+        )
 
-    def __init__(self, inner: BinaryIO) -> None:
+
+class _Tally:
+    """Counts (and hashes, for the diff_id) the decompressed tar stream; notices its end."""
+
+    def __init__(self, inner: BinaryIO, hasher: Hasher | None = None) -> None:
         self._inner = inner
+        self._hasher = hasher
         self.count = 0
         self.eof = False
 
@@ -101,6 +119,8 @@ class _Tally:
         data = self._inner.read(size)
         self.count += len(data)
         self.eof = self.eof or (not data and size != 0)
+        if self._hasher is not None and data:
+            self._hasher.update(data)
         return data
 
 
@@ -133,9 +153,14 @@ def extract_image(
     *,
     ignore: IgnoreList | None = None,
     retries: int = 0,
+    diff_ids: Sequence[Digest] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[UnpackStats]:
     """Apply layers (each given as a function opening its blob) in order to ``root``.
 
+    With ``diff_ids`` (what the image config lists), each layer's uncompressed content is
+    hashed as it is applied and must match: a base image whose config lies about a layer
+    fails, naming it (``names`` label the layers in messages, e.g. by blob digest).
     On a failure the root is wiped (ignored paths stay) and the whole extraction is tried
     again, at most ``retries`` more times; the last failure is raised. Each opened stream
     is closed after use. Returns one :class:`UnpackStats` per layer.
@@ -149,8 +174,11 @@ def extract_image(
             results = []
             for index, opener in enumerate(openers, 1):
                 label = f"layer {index}/{len(openers)}"
+                if names is not None:
+                    label += f" ({names[index - 1]})"
+                expected = None if diff_ids is None else diff_ids[index - 1]
                 with opener() as stream:
-                    results.append(_apply(stream, base, ignore, notices, label))
+                    results.append(_apply(stream, base, ignore, notices, label, expected))
             return results
         except (KanikoError, OSError) as e:
             if attempt >= retries:
