@@ -15,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _processes_named(marker: str) -> list[str]:
+def _processes_named(marker: str) -> list[int]:
+    """The pids of the processes whose command line holds ``marker``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -24,7 +25,7 @@ def _processes_named(marker: str) -> list[str]:
             except OSError:
                 continue
             if marker in cmdline:
-                found.append(cmdline)
+                found.append(int(entry.name))
     return found
 
 
@@ -45,14 +46,7 @@ def test_signal_stops_the_run_and_cleans_up(
          "--kaniko-dir", str(kaniko_dir), "--log-format", "text"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        seen.append(line)
-        if "started" in line:
-            break
-        assert time.monotonic() < deadline, "".join(seen)
+    seen = _wait_for_started(proc)
     proc.send_signal(signum)
     rest, _ = proc.communicate(timeout=60)
     output = "".join(seen) + rest
@@ -107,7 +101,7 @@ def test_the_next_build_reclaims_what_a_killed_build_left(
     assert list(builds.iterdir()) == []
 
 
-def _wait_for_started(proc: subprocess.Popen) -> None:
+def _wait_for_started(proc: subprocess.Popen) -> list[str]:
     """Read the build's output until its RUN prints ``started`` (not the RUN's echo line)."""
     assert proc.stdout is not None
     seen = []
@@ -115,7 +109,7 @@ def _wait_for_started(proc: subprocess.Popen) -> None:
     for line in proc.stdout:
         seen.append(line)
         if line.rstrip().rstrip('"').endswith("] started"):
-            return
+            return seen
         assert time.monotonic() < deadline, "".join(seen)
     raise AssertionError("the build ended before its RUN started:\n" + "".join(seen))
 
@@ -123,20 +117,9 @@ def _wait_for_started(proc: subprocess.Popen) -> None:
 def _kill_orphans(marker: str) -> None:
     """The RUN of a SIGKILLed build outlives it (reaping it is the sandbox's concern)."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = False
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if marker in cmdline:
-                found = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(entry.name), signal.SIGKILL)
-        if not found:
-            return
+    while pids := _processes_named(marker):
+        assert time.monotonic() < deadline, f"{marker} still running"
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
-    raise AssertionError(f"{marker} still running")
