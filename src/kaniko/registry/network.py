@@ -31,7 +31,7 @@ import httpx
 
 _local = threading.local()  # .deadline: (monotonic end, timeout) of the request in progress
 _BACKENDS: weakref.WeakSet[TrackingBackend] = weakref.WeakSet()
-_BACKENDS_LOCK = threading.Lock()
+_BACKENDS_LOCK = threading.RLock()  # reentrant: cancel_all runs in signal handlers
 
 
 class Cancelled(httpcore.NetworkError):
@@ -127,7 +127,7 @@ class TrackingBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
         self._streams: weakref.WeakSet[_TrackedStream] = weakref.WeakSet()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant, as _BACKENDS_LOCK
         self.cancelled = threading.Event()
         with _BACKENDS_LOCK:
             _BACKENDS.add(self)
