@@ -21,6 +21,16 @@ os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
 os.environ.setdefault("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Secrets a test registers (a fake token "t1", a password "y") are masked in every
+    later message of the same worker: forget them after each test."""
+    yield
+    from kaniko.redact import clear_secrets
+
+    clear_secrets()
+
+
 @pytest.fixture(scope="session")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path_factory.mktemp("lab")

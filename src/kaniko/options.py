@@ -82,6 +82,11 @@ class GitOptions:
     insecure_skip_tls: bool = False
 
 
+DEFAULT_CONNECT_TIMEOUT = 30.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_REQUEST_TIMEOUT = 30 * 60.0
+
+
 @dataclass(frozen=True)
 class RegistryOptions:
     """How registries are reached, for pulls and pushes alike.
@@ -89,7 +94,10 @@ class RegistryOptions:
     ``registry_maps`` is the effective remap table: ``--registry-map`` entries, then
     ``KANIKO_REGISTRY_MAP``, then one ``index.docker.io`` entry per mirror (flag mirrors
     first, then ``KANIKO_REGISTRY_MIRROR``), each key's targets tried in order.
-    ``registry_mirrors`` keeps the mirrors as given, for display.
+    ``registry_mirrors`` keeps the mirrors as given, for display. Timeouts are seconds
+    (0: none): ``connect_timeout`` per connection attempt, ``read_timeout`` for each
+    wait on the network (no byte for that long is a stall), ``request_timeout`` for a
+    whole request, body included (a registry trickling bytes is stopped).
     """
 
     insecure: bool = False
@@ -104,6 +112,9 @@ class RegistryOptions:
     registry_maps: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
     skip_default_registry_fallback: bool = False
     image_download_retry: int = 0
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("registry_certificates", "registry_client_certs", "registry_maps"):

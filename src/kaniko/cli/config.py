@@ -121,7 +121,17 @@ def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
         registry_maps={k: tuple(t) for k, t in maps.items()},
         skip_default_registry_fallback=v["skip_default_registry_fallback"],
         image_download_retry=v["image_download_retry"],
+        connect_timeout=_seconds(v, "registry_connect_timeout"),
+        read_timeout=_seconds(v, "registry_read_timeout"),
+        request_timeout=_seconds(v, "registry_request_timeout"),
     )
+
+
+def _seconds(v: Mapping[str, Any], name: str) -> float:
+    value: float = v[name].total_seconds()
+    if value < 0:
+        raise UsageError(f"--{name.replace('_', '-')}: must not be negative")
+    return value
 
 
 def _git(items: list[list[tuple[str, str]]]) -> GitOptions:
@@ -226,7 +236,10 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
     v = parsed.values
     renamed = _deprecated(parsed)
     platform_text = renamed["custom_platform"]
-    platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    try:
+        platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    except UsageError as exc:
+        raise UsageError(f"--custom-platform: {exc}") from None
     kaniko_dir = v["kaniko_dir"]
     if kaniko_dir == DEFAULT_KANIKO_DIR:
         kaniko_dir = environ.get("KANIKO_DIR") or DEFAULT_KANIKO_DIR

@@ -9,6 +9,10 @@
 4. stamp the final image (``created`` now, or the epoch with ``--reproducible``) and write
    it where the options say (push, tarball, OCI layout, digest files).
 
+Everything the build writes lives in its work directory under ``<kaniko-dir>/builds``
+(:mod:`kaniko.executor.workdirs`); for the build's duration :data:`tempfile.tempdir`
+points there too. Work directories of builds that were killed are reclaimed on start.
+
 The library never exits and never configures logging; errors are
 :class:`~kaniko.errors.KanikoError` subclasses with one clear line.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,7 +185,7 @@ def _build(
             "file metadata without reading contents"
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
-    dockerfile_text = read_dockerfile(path)
+    dockerfile_text = read_dockerfile(path, context)
     dockerfile = parse(dockerfile_text, path=display)
     platform = options.platform or Platform.host()
     destinations = parse_destinations(options)
@@ -227,8 +232,12 @@ def _build(
         )
         images: dict[int, Image] = {}
         stage_steps: dict[int, FilesystemSteps] = {}  # for --sbom: the roots to scan
+        # Every temporary file of the build (the RUN sandbox's too) goes in its work
+        # directory, so that removing it, or reclaiming it after a SIGKILL, takes all.
+        saved_tempdir = tempfile.tempdir
         inplace = InplaceBuild(workspace, plan, images) if isolation == "inplace" else None
         try:
+            tempfile.tempdir = str(workspace.tmp)
             for stage in plan.stages:
                 log.info("Building stage %s", stage.label)
                 if stage.base == "scratch":
@@ -276,6 +285,7 @@ def _build(
             if attested is not None:
                 attested.write_files()
         finally:
+            tempfile.tempdir = saved_tempdir
             if inplace is not None:
                 inplace.close(cleanup=options.cleanup)
             workspace.remove()

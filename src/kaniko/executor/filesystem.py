@@ -29,6 +29,7 @@ from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
 from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
 from kaniko.executor.steps.copy import CopySource, copy_step
+from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.unpack import extract_image
@@ -63,18 +64,25 @@ class Workspace:
     progress: Reporter = SILENT
     stages: dict[int, ChrootSteps] = field(default_factory=dict)
     image_roots: dict[str, Path] = field(default_factory=dict)
+    work: WorkDir | None = None
 
     @classmethod
     def create(cls, options: BuildOptions, **kw: object) -> Workspace:
-        parent = Path(options.kaniko_dir) / "builds"
+        """A workspace in a new work directory (see :mod:`kaniko.executor.workdirs`)."""
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            work = claim(Path(options.kaniko_dir) / "builds")
         except OSError:
-            parent = Path(tempfile.gettempdir())
-        base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
+            work = claim(Path(tempfile.gettempdir()) / "kaniko-builds")
+        base = work.path
         (base / "spool").mkdir()
         (base / "blobs").mkdir()
-        return cls(base=base, options=options, **kw)  # type: ignore[arg-type]  # untyped bag
+        (base / "tmp").mkdir()
+        return cls(base=base, options=options, work=work, **kw)  # type: ignore[arg-type]  # untyped bag
+
+    @property
+    def tmp(self) -> Path:
+        """Where the build's temporary files go (RUN steps' ``kaniko-run-*`` among them)."""
+        return self.base / "tmp"
 
     @property
     def spool(self) -> Path:
@@ -106,6 +114,8 @@ class Workspace:
             root,
             ignore=self.ignore_list(root) if ignore is None else ignore,
             retries=self.options.image_fs_extract_retry,
+            diff_ids=[layer.diff_id for layer in layers],
+            names=[str(layer.digest) for layer in layers],
         )
 
     def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
@@ -155,7 +165,10 @@ class Workspace:
         return self.image_roots[key]
 
     def remove(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.work is not None:
+            self.work.release()
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 class ChrootSteps:

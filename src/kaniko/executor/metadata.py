@@ -12,7 +12,8 @@ unset HEALTHCHECK field stays unset (0). Each instruction adds a history entry w
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from kaniko.dockerfile.commands import (
     Arg,
@@ -22,6 +23,7 @@ from kaniko.dockerfile.commands import (
     Env,
     Expose,
     Healthcheck,
+    KeyValue,
     Label,
     Maintainer,
     Onbuild,
@@ -48,6 +50,32 @@ class ConfigState:
 
     config: ImageConfig
     cmd_set: bool = False  # a CMD was written in this stage
+    # Where each name sits in the config's Env (None: a name appears twice), for the Env
+    # tuple it was built from: ENV costs O(1) lookups, not a scan, on long Dockerfiles.
+    _env_of: tuple[str, ...] | None = field(default=None, repr=False)
+    _env_index: dict[str, int] | None = field(default=None, repr=False)
+
+    def set_env(self, pairs: Sequence[KeyValue]) -> ImageConfig:
+        """The config with each ``key=value`` replacing its variable in place, else appended."""
+        cfg = self.config
+        env = cfg.config.env
+        if self._env_of is not env:
+            self._env_of, self._env_index = env, _positions(env)
+        index = self._env_index
+        if index is None:  # a name listed twice: the general (slower) rule drops the copies
+            for pair in pairs:
+                cfg = cfg.with_env(pair.key, pair.value)
+            return cfg
+        entries = list(env)
+        for pair in pairs:
+            entry = f"{pair.key}={pair.value}"
+            position = index.setdefault(pair.key, len(entries))
+            if position == len(entries):
+                entries.append(entry)
+            else:
+                entries[position] = entry
+        self._env_of = tuple(entries)
+        return cfg.with_config(env=self._env_of)
 
     @property
     def shell(self) -> tuple[str, ...]:
@@ -56,6 +84,14 @@ class ConfigState:
     @property
     def workdir(self) -> str:
         return self.config.config.working_dir or "/"
+
+
+def _positions(env: tuple[str, ...]) -> dict[str, int] | None:
+    index: dict[str, int] = {}
+    for position, entry in enumerate(env):
+        if index.setdefault(entry.partition("=")[0], position) != position:
+            return None
+    return index
 
 
 def one_line(text: str) -> str:
@@ -96,8 +132,7 @@ def apply(state: ConfigState, instr: Command, *, path: str = "Dockerfile") -> No
         case Arg():
             return
         case Env():
-            for pair in instr.pairs:
-                cfg = cfg.with_env(pair.key, pair.value)
+            cfg = state.set_env(instr.pairs)
         case Label():
             cfg = cfg.with_labels({p.key: p.value for p in instr.pairs})
         case Expose():

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import tarfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +33,7 @@ from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.whiteout import wipe_root
 from kaniko.iotools import CHUNK
 from kaniko.oci.compress import open_decompressed
+from kaniko.oci.digest import Digest, Hasher
 
 __all__ = [
     "ArchiveTooLarge",
@@ -90,6 +91,7 @@ def _apply(
     ignore: IgnoreList | None,
     notices: Notices,
     label: str,
+    diff_id: Digest | None = None,
     *,
     whiteouts: bool = True,
     limit: int | None = None,
@@ -98,9 +100,10 @@ def _apply(
         raise FilesystemError(f"{root}: extraction root is not a directory")
     stats = UnpackStats()
     applier = LayerApplier(root, ignore, stats, notices, whiteouts=whiteouts)
+    hasher = None if diff_id is None else Hasher(diff_id.algorithm)
     try:
         with open_decompressed(stream) as data:
-            tally = _Tally(data, limit)
+            tally = _Tally(data, limit, hasher)
             try:
                 # closed by the `with tar` below
                 tar = tarfile.open(  # type: ignore[call-overload]  # "r|" only reads  # noqa: SIM115
@@ -113,6 +116,7 @@ def _apply(
             except tarfile.ReadError as e:
                 if str(e) != "empty file":
                     raise
+                _check_diff_id(hasher, diff_id)
                 return stats  # a zero-byte layer: nothing to apply
             with tar:
                 for member in _members(tar, tally):
@@ -121,6 +125,7 @@ def _apply(
             while tally.read(CHUNK):
                 pass  # to the end: checks the compressed stream's trailer and checksum
         applier.finish()
+        _check_diff_id(hasher, diff_id)
     except ArchiveTooLarge as e:
         raise ArchiveTooLarge(f"{label}: {e}", e.limit) from e
     except FilesystemError as e:
@@ -132,12 +137,23 @@ def _apply(
     return stats
 
 
-class _Tally:
-    """Counts the bytes of the (decompressed) tar stream and notices its end."""
+def _check_diff_id(hasher: Hasher | None, diff_id: Digest | None) -> None:
+    if hasher is not None and hasher.digest() != diff_id:
+        raise ImageError(
+            f"diff_id mismatch: the image config lists {diff_id}, the layer's content is "
+            f"{hasher.digest()}"
+        )
 
-    def __init__(self, inner: BinaryIO, limit: int | None = None) -> None:
+
+class _Tally:
+    """Counts (and hashes, for the diff_id) the decompressed tar stream; notices its end."""
+
+    def __init__(
+        self, inner: BinaryIO, limit: int | None = None, hasher: Hasher | None = None
+    ) -> None:
         self._inner = inner
         self._limit = limit
+        self._hasher = hasher
         self.count = 0
         self.eof = False
 
@@ -147,6 +163,8 @@ class _Tally:
         if self._limit is not None and self.count > self._limit:
             raise ArchiveTooLarge(f"unpacks to more than {self._limit} bytes", self._limit)
         self.eof = self.eof or (not data and size != 0)
+        if self._hasher is not None and data:
+            self._hasher.update(data)
         return data
 
 
@@ -180,9 +198,14 @@ def extract_image(
     *,
     ignore: IgnoreList | None = None,
     retries: int = 0,
+    diff_ids: Sequence[Digest] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[UnpackStats]:
     """Apply layers (each given as a function opening its blob) in order to ``root``.
 
+    With ``diff_ids`` (what the image config lists), each layer's uncompressed content is
+    hashed as it is applied and must match: a base image whose config lies about a layer
+    fails, naming it (``names`` label the layers in messages, e.g. by blob digest).
     On a failure the root is wiped (ignored paths stay) and the whole extraction is tried
     again, at most ``retries`` more times; the last failure is raised. Each opened stream
     is closed after use. Returns one :class:`UnpackStats` per layer.
@@ -196,8 +219,11 @@ def extract_image(
             results = []
             for index, opener in enumerate(openers, 1):
                 label = f"layer {index}/{len(openers)}"
+                if names is not None:
+                    label += f" ({names[index - 1]})"
+                expected = None if diff_ids is None else diff_ids[index - 1]
                 with opener() as stream:
-                    results.append(_apply(stream, base, ignore, notices, label))
+                    results.append(_apply(stream, base, ignore, notices, label, expected))
             return results
         except (KanikoError, OSError) as e:
             if attempt >= retries:
