@@ -1,0 +1,60 @@
+"""Per-RUN overhead of the sandbox: the latency of ``RUN true`` in chroot isolation.
+
+Users pay it once per RUN instruction, so it is measured on its own: a busybox root is
+laid out once, then ``/bin/true`` runs ``--runs`` times through
+:func:`kaniko.sandbox.chroot.run` (after ``--warmup`` runs), and the median, 90th
+percentile and minimum wall-clock times are printed, with the builder's peak RSS.
+Run as root for full isolation (namespaces, mounts, pivot_root); otherwise the sandbox
+degrades as it would on such a host and the numbers say so.
+
+    python bench/run_latency.py [--runs 200] [--isolation auto|full|plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kaniko.sandbox.chroot import run  # noqa: E402
+from kaniko.sandbox.spec import ISOLATIONS, RunSpec  # noqa: E402
+from tests.lab.images import busybox_rootfs  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--isolation", choices=ISOLATIONS, default="auto")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kaniko-bench-run-") as tmp:
+        root = busybox_rootfs(Path(tmp) / "root")
+        spec = RunSpec(root=root, argv=("/bin/true",), env=())
+        times = []
+        for index in range(args.warmup + args.runs):
+            started = time.perf_counter()
+            code = run(spec, on_output=print, isolation=args.isolation)
+            elapsed = time.perf_counter() - started
+            if code != 0:
+                print(f"RUN true exited {code}", file=sys.stderr)
+                return 1
+            if index >= args.warmup:
+                times.append(elapsed * 1000)
+    times.sort()
+    p90 = times[int(len(times) * 0.9) - 1]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"RUN true ({args.isolation}, {args.runs} runs): median {statistics.median(times):.1f} ms,"
+        f" p90 {p90:.1f} ms, min {times[0]:.1f} ms; builder peak RSS {rss:.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
