@@ -22,9 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kaniko.sandbox.chroot import run  # noqa: E402
-from kaniko.sandbox.spec import ISOLATIONS, RunSpec  # noqa: E402
-from tests.lab.images import busybox_rootfs  # noqa: E402
+from tests.lab.images import busybox_rootfs
+
+from kaniko.sandbox.chroot import run
+from kaniko.sandbox.spec import ISOLATIONS, RunSpec
 
 
 def main() -> int:
