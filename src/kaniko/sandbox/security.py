@@ -52,12 +52,12 @@ MASKED_PATHS: tuple[str, ...] = (
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
     "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 )  # fmt: skip
-"""runc's masked paths for a default container: unreadable (``/dev/null`` or empty)."""
+"""Docker's masked paths for a default container: unreadable (``/dev/null`` or empty)."""
 
 READONLY_PATHS: tuple[str, ...] = (
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 )  # fmt: skip
-"""runc's read-only paths for a default container."""
+"""Docker's read-only paths for a default container."""
 
 
 @dataclass(frozen=True)
