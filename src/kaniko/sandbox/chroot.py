@@ -39,9 +39,9 @@ from typing import Any
 
 from kaniko.errors import BuildError
 from kaniko.sandbox import process
+from kaniko.sandbox.boot.tree import ChildFailure, exit_code
 from kaniko.sandbox.mounts import prepare_full, prepare_plain
 from kaniko.sandbox.output import LineSplitter, discard, pump
-from kaniko.sandbox.process import ChildFailure, exit_code
 from kaniko.sandbox.scaffold import Scaffold
 from kaniko.sandbox.security import hardening
 from kaniko.sandbox.spec import ISOLATIONS, Isolation, RunSpec, run_environment

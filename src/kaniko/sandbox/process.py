@@ -28,22 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from kaniko.errors import BuildError
+from kaniko.sandbox.boot.tree import DEFAULT_SIGNALS, ChildFailure
 
 INIT = Path(__file__).resolve().parent / "boot"
 """The init program: a directory with a ``__main__.py``, run by this interpreter."""
-
-_DEFAULT_SIGNALS = tuple(
-    getattr(signal, name)
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE", "SIGXFSZ", "SIGCHLD")
-)
-
-
-class ChildFailure(Exception):
-    """A failure the init reported before the command exec'd (``kind``: see the docs)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -54,12 +42,6 @@ class Child:
     output: int
     status: int
     stdin: int | None
-
-
-def exit_code(wait_status: int) -> int:
-    """An exit status as a shell reports it: the code, or 128 + the signal number."""
-    code = os.waitstatus_to_exitcode(wait_status)
-    return 128 - code if code < 0 else code
 
 
 def _high(fd: int) -> int:
@@ -97,7 +79,7 @@ def spawn(config: dict[str, Any], *, feed_stdin: bool) -> Child:
             {},
             file_actions=actions,
             setsid=True,
-            setsigdef=_DEFAULT_SIGNALS,
+            setsigdef=DEFAULT_SIGNALS,
         )
     except BaseException:
         for fd in (out_r, status_r, in_w):

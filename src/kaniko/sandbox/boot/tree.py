@@ -45,7 +45,7 @@ except ImportError:  # run as the init program: this directory is sys.path[0]
 
 SETUP_FAILED = 125
 STATUS_FD = 3
-_DEFAULT_SIGNALS = tuple(
+DEFAULT_SIGNALS = tuple(
     getattr(signal, name)
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE", "SIGXFSZ", "SIGCHLD")
 )
@@ -81,7 +81,7 @@ def _guarded(fd: list[int], body: Callable[[], None]) -> NoReturn:
 
 
 def _default_signals() -> None:
-    for signum in _DEFAULT_SIGNALS:
+    for signum in DEFAULT_SIGNALS:
         with kernel.suppress(OSError, ValueError):
             signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
@@ -244,7 +244,8 @@ def _exec(argv: list[str], env: dict[str, str]) -> NoReturn:
     os._exit(code)
 
 
-def _exit_code(wait_status: int) -> int:
+def exit_code(wait_status: int) -> int:
+    """An exit status as a shell reports it: the code, or 128 + the signal number."""
     code = os.waitstatus_to_exitcode(wait_status)
     return 128 - code if code < 0 else code
 
@@ -257,7 +258,7 @@ def _reap(child: int, *, everything: bool) -> int:
         except ChildProcessError:
             return SETUP_FAILED
         if pid == child:
-            return _exit_code(status)
+            return exit_code(status)
 
 
 def _kill_descendants() -> None:
