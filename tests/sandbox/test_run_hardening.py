@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from kaniko.sandbox.boot import kernel
 from kaniko.sandbox.process import INIT
 from kaniko.sandbox.security import CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS
 from tests.sandbox.conftest import Runner
-from tests.sandbox.helpers import without_capabilities
+from tests.sandbox.helpers import records, without_capabilities
 
 DEFAULT_MASK = sum(1 << CAPABILITIES.index(name) for name in DEFAULT_CAPABILITIES)
 STATUS = "grep -E '^(Cap[A-Za-z]+|Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\\t'"
@@ -88,3 +90,46 @@ def test_a_plain_chroot_withholds_chroot_itself(sh: Runner, rootfs: Path) -> Non
     code, lines = without_capabilities(("CAP_SYS_ADMIN",), attempt)  # type: ignore[misc]
     assert code == 0
     assert lines[-1] == "refused"
+
+
+def test_kaniko_in_a_chroot_falls_back_to_a_plain_chroot(sh: Runner, tmp_path: Path) -> None:
+    """kaniko itself in a chroot (its root no mount point): no private mount tree and no
+    pivot_root are possible, so a RUN is a plain chroot without CAP_SYS_CHROOT, said once
+    (with CAP_SYS_CHROOT, ``..`` from a chroot of the RUN's own could climb out)."""
+    jail = tmp_path / "jail"
+    report_r, report_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        result: object = None
+        try:
+            os.close(report_r)
+            records.clear()
+            kernel.unshare(kernel.CLONE_NEWNS)
+            kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+            for name in os.listdir("/"):  # a jail with the host's directories bound in
+                source = Path("/") / name
+                if source.is_dir() and not source.is_symlink():
+                    (jail / name).mkdir(parents=True)
+                    flags = kernel.MS_BIND | kernel.MS_REC
+                    kernel.mount(str(source), str(jail / name), None, flags)
+                elif source.is_symlink():
+                    jail.mkdir(exist_ok=True)
+                    (jail / name).symlink_to(os.readlink(source))
+            os.chroot(jail)
+            os.chdir("/")
+            script = "chroot / /bin/true 2>/dev/null || echo refused; test -d /proc || echo plain"
+            result = [sh(script), sh(script), records]
+        except BaseException as error:
+            result = repr(error)
+        os.write(report_w, json.dumps(result).encode())
+        os._exit(0)
+    os.close(report_w)
+    with os.fdopen(report_r) as report:
+        result = json.loads(report.read())
+    os.waitpid(pid, 0)
+    assert isinstance(result, list), result
+    first, second, logged = result
+    assert first == second == [0, ["refused", "plain"]]
+    warnings = [message for level, message in logged if level == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert "plain chroot" in warnings[0]

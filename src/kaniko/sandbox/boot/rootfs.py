@@ -181,15 +181,19 @@ def _read_only(path: str) -> None:
 
 
 def _pivot(root: str) -> None:
-    """Make ``root`` the process's ``/`` with the old root detached (see the module docs)."""
+    """Make ``root`` the process's ``/`` with the old root detached.
+
+    ``pivot_root`` is refused when kaniko's own root is no mount point (kaniko runs in a
+    chroot; making ``/`` private is refused first then) or is the initramfs. Moving the
+    root's mount onto ``/`` and ``chroot`` (runc's ``--no-pivot``) would leave the host's
+    tree above that mount, within reach of ``..`` after a chroot of the RUN's own: a
+    refusal is treated as mounts refused, and kaniko falls back to a plain chroot
+    without ``CAP_SYS_CHROOT``.
+    """
     os.chdir(root)
     try:
         kernel.pivot_root(".", ".")
     except OSError as refused:
-        if refused.errno != 22:  # EINVAL: the current root is no mount point (kaniko chrooted)
-            raise
-        kernel.mount(".", "/", None, kernel.MS_MOVE)
-        os.chroot(".")
-    else:
-        kernel.umount(".", kernel.MNT_DETACH)
+        raise MountsRefused(str(refused)) from refused
+    kernel.umount(".", kernel.MNT_DETACH)
     os.chdir("/")
