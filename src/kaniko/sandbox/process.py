@@ -3,11 +3,13 @@
 kaniko never forks itself for a RUN: it starts the init program (``boot/``, see
 ``boot/tree.py`` for the tree it grows) with ``posix_spawn`` as
 ``<this interpreter> -I -S <boot directory>``, in a new session (its pid is the RUN's
-process group), with an empty environment, default signal dispositions and exactly five
+process group), with an empty environment, default signal dispositions and five
 descriptors: the command's stdin (a pipe, or ``/dev/null``), the output pipe twice, the
-status pipe and a memfd with the step's configuration (``marshal``-ed plain data). So
-nothing of the builder (memory, environment, sockets, credentials) reaches the RUN, and
-the cost does not grow with the builder's memory as a ``fork`` would.
+status pipe and a memfd with the step's configuration (``marshal``-ed plain data); any
+other descriptor the builder left inheritable is closed by the init before it does
+anything else. So nothing of the builder (memory, environment, sockets, credentials)
+reaches the RUN, and the cost does not grow with the builder's memory as a ``fork``
+would.
 
 Before the command execs, a failure is written to the status pipe as ``kind NUL
 message``; end of file without data means the command has exec'd. Kinds: ``nomount``
