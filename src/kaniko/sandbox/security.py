@@ -109,13 +109,15 @@ def hardening(without: frozenset[str] = frozenset()) -> Hardening:
     wanted = DEFAULT_CAPABILITIES - without
     keep = _mask(wanted) & permitted
     missing: list[str] = []
-    extra = [bit for bit in range(last_capability() + 1) if bounding >> bit & 1]
-    drop = tuple(bit for bit in extra if not _mask(wanted) >> bit & 1)
+    bounded = [bit for bit in range(last_capability() + 1) if bounding >> bit & 1]
+    drop = tuple(bit for bit in bounded if not _mask(wanted) >> bit & 1)
     if drop and not effective >> CAPABILITIES.index("CAP_SETPCAP") & 1:
         missing.append("the capability bounding set (no CAP_SETPCAP)")
         drop = ()
     seccomp: bytes | None = None
-    if effective >> CAPABILITIES.index("CAP_SYS_ADMIN") & 1 and "Seccomp" in status:
+    if "Seccomp" not in status:
+        missing.append("the seccomp profile (this kernel has no seccomp)")
+    elif effective >> CAPABILITIES.index("CAP_SYS_ADMIN") & 1:
         try:
             seccomp = compile_policy(_names(keep))
         except SeccompUnavailable as error:
