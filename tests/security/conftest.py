@@ -95,7 +95,9 @@ class Escapes:
     host_marker: Path
 
 
-def _probes(directory: Path, host_marker: Path) -> None:
+def write_probes(directory: Path, host_marker: str) -> None:
+    """The system-call probes the Dockerfiles run, in ``directory``; the double-chroot one
+    looks for ``host_marker``, a path that exists outside the RUN's root only."""
     directory.mkdir()
     escape = "/.kaniko-escape"
     programs = {
@@ -103,7 +105,7 @@ def _probes(directory: Path, host_marker: Path) -> None:
         # classic way out of a chroot(2); then look for a file of the host's
         "double-chroot": [("mkdir", [escape, 0o755]), ("chroot", [escape])]
         + [("chdir", [".."])] * 64
-        + [("chroot", ["."]), ("access", [str(host_marker), 0])],
+        + [("chroot", ["."]), ("access", [host_marker, 0])],
         "unshare-userns": [("unshare", [CLONE_NEWUSER_NEWNS])],
         "finit-module": [("finit_module", [-1, "", 0])],
         "init-module": [("init_module", [0, 0, ""])],
@@ -116,7 +118,7 @@ def _probes(directory: Path, host_marker: Path) -> None:
         path.chmod(0o755)
 
 
-def _parse(log: str) -> dict[str, str]:
+def parse_results(log: str) -> dict[str, str]:
     """The ``RESULT name value`` lines a RUN printed (``[stage:line] RESULT …`` in the log)."""
     results = {}
     for line in log.splitlines():
@@ -138,7 +140,7 @@ def escapes(base_images: dict[str, str], tmp_path_factory: pytest.TempPathFactor
     host_marker.write_text("the host's file\n")
     context = directory / "context"
     context.mkdir()
-    _probes(context / "probes", host_marker)
+    write_probes(context / "probes", str(host_marker))
     secret = secrets.token_hex(12)
     half = len(secret) // 2
     (context / "Dockerfile").write_text(
@@ -163,4 +165,4 @@ def escapes(base_images: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         launcher, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     log = done.stdout + done.stderr
-    return Escapes(_parse(log), log, done.returncode, host_marker)
+    return Escapes(parse_results(log), log, done.returncode, host_marker)
