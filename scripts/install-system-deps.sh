@@ -25,6 +25,10 @@ done
 if command -v busybox >/dev/null 2>&1 && ! dpkg -s busybox-static >/dev/null 2>&1; then
   missing+=(busybox-static)
 fi
+# libseccomp compiles the RUN steps' seccomp profile (a library: no command to look for)
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libseccomp2 >/dev/null 2>&1; then
+  missing+=(libseccomp2)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
