@@ -14,8 +14,9 @@ ACR serves its OAuth endpoints on the registry's host (Azure/acr ``docs/AAD-OAut
 So :class:`AcrFront` listens with TLS under the ACR name (its certificate from the lab CA
 names it), answers those two paths itself and relays every other request to the CNCF
 registry behind it, whose Bearer challenge names the front's ``/oauth2/token`` as realm and
-the ACR host as service. Request and response bodies are small in tests and are relayed
-whole.
+the ACR host as service. As ACR, it answers a blob download with a redirect to blob
+storage (:class:`BlobStorage`, another origin, which records the ``Authorization``
+headers it is sent). Request and response bodies are small in tests and are relayed whole.
 """
 
 from __future__ import annotations
@@ -23,20 +24,45 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
+import secrets
 import ssl
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-from tests.lab.clouds import LAB_TENANT, Entra
+from tests.lab.clouds import LAB_TENANT, Entra, LabServer
 from tests.lab.pki import TestCA
 from tests.lab.registry import Registry, start_registry
 from tests.lab.tokens import TokenService
 
 NULL_USER = "00000000-0000-0000-0000-000000000000"
+_BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+
+
+class BlobStorage(LabServer):
+    """Where ACR's blob downloads are redirected: SAS-style URLs, one per download."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.authorization: list[str | None] = []  # the header of every request
+        super().__init__()
+
+    def put(self, data: bytes) -> str:
+        key = secrets.token_hex(8)
+        self.blobs[key] = data
+        return f"{self.url}/blobs/{key}?sv=2023-11-03&sr=b&sig={secrets.token_urlsafe(12)}"
+
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple:
+        self.authorization.append(headers.get("Authorization"))
+        key = urllib.parse.urlsplit(path).path.rsplit("/", 1)[-1]
+        if key not in self.blobs:
+            return 404, {}, b"BlobNotFound"
+        return 200, {"Content-Type": "application/octet-stream"}, self.blobs[key]
 
 
 class AcrFront:
@@ -44,6 +70,7 @@ class AcrFront:
 
     def __init__(self, directory: Path, ca: TestCA, entra: Entra, name: str) -> None:
         self.entra = entra
+        self.storage = BlobStorage()
         self.refresh_tokens: dict[str, float] = {}  # token -> end
         self.exchanges: list[dict[str, str]] = []  # forms of every exchange, for assertions
         files = ca.issue(f"acr-{name}", dns_names=(name,))
@@ -66,6 +93,7 @@ class AcrFront:
         self._server.shutdown()
         self._server.server_close()
         self.registry.stop()
+        self.storage.stop()
 
     # -- ACR's endpoints ------------------------------------------------------------------
     def exchange(self, form: dict[str, str]) -> tuple[int, dict]:
@@ -165,6 +193,9 @@ class AcrFront:
                     answer = upstream.getresponse()
                     data = answer.read()
                     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP]
+                    if self.command == "GET" and answer.status == 200 and _BLOB.search(self.path):
+                        location = front.storage.put(data)
+                        return self._reply(307, [("Location", location)], b"")
                     if self.command != "HEAD":
                         kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
                         kept.append(("Content-Length", str(len(data))))

@@ -34,7 +34,7 @@ LAB_CLIENT_ID = "5a1b0c4e-0000-4000-8000-0000000000b1"
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 
 
-class _Server:
+class LabServer:
     """A threading HTTP server on a loopback port whose requests go to ``handle``."""
 
     def __init__(self) -> None:
@@ -91,7 +91,7 @@ class _Server:
         self.stop()
 
 
-class GceMetadata(_Server):
+class GceMetadata(LabServer):
     """The metadata server of a VM (or a GKE pod with workload identity)."""
 
     email = "builder@lab-project.iam.gserviceaccount.com"
@@ -133,7 +133,7 @@ class GceMetadata(_Server):
         return 404, flavor, b"not found"
 
 
-class Entra(_Server):
+class Entra(LabServer):
     """Microsoft Entra ID's token endpoint for one tenant and one application."""
 
     def __init__(self, *, secret: str | None = None, assertion: str | None = None) -> None:
@@ -163,7 +163,7 @@ class Entra(_Server):
                          "ext_expires_in": self.lifetime, "access_token": token}  # fmt: skip
 
 
-class EcrPublic(_Server):
+class EcrPublic(LabServer):
     """ECR Public's GetAuthorizationToken for one AWS access key."""
 
     def __init__(self, access_key_id: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from kaniko.errors import RegistryError
+from kaniko.oci.digest import Digest
 from kaniko.redact import redact
 from kaniko.registry.client import RegistryClient
 from kaniko.registry.keychain import Keychain
@@ -60,7 +61,8 @@ def test_ecr_with_irsa_web_identity(lab: CloudRegistries, monkeypatch) -> None:
     _use(lab, monkeypatch, "ecr")
     used = _push(lab, "ecr", "team/app")
     assert (used.username, used.password) == ("AWS", ecr_password())
-    assert "ecr-login" in used.source and "assume-role-with-web-identity" in used.source
+    web_identity = "web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"
+    assert used.source == f"the ecr-login helper (in-process, {web_identity})"
     assert redact(f"password {ecr_password()}") == "password ***"
 
 
@@ -82,6 +84,20 @@ def test_acr_with_a_federated_token(lab: CloudRegistries, monkeypatch) -> None:
     # the refresh token's own end (a JWT exp, three hours) decides when it is renewed
     assert used.expires_at == pytest.approx(time.time() + 3 * 3600, abs=60)
     assert redact(used.identity_token) == "***"
+
+
+def test_a_redirect_to_blob_storage_carries_no_credentials(lab: CloudRegistries, monkeypatch):
+    _use(lab, monkeypatch, "acr")
+    host = lab.hosts["acr"]
+    with transport(lab.ca.cert_path, [host]) as t:
+        client = RegistryClient(t, host, "redirected/app", push=True)
+        push_tiny_image(client, "v1")
+        manifest = json.loads(client.get_manifest("v1").data)
+        seen = len(lab.acr.storage.authorization)
+        config = manifest["config"]
+        with client.open_blob(Digest.parse(config["digest"]), config["size"]) as blob:
+            assert json.loads(blob.read())["os"] == "linux"
+    assert lab.acr.storage.authorization[seen:] == [None]  # ACR redirected; no header went
 
 
 def test_gitlab_ci_variables(lab: CloudRegistries, monkeypatch) -> None:

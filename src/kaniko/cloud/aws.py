@@ -66,10 +66,15 @@ def region(sess: botocore.session.Session | None = None) -> str:
     return chosen or DEFAULT_REGION
 
 
+def provider_name(method: str) -> str:
+    """A botocore provider (``assume-role-with-web-identity``) as a user knows it."""
+    return _PROVIDERS.get(method, method)
+
+
 def tried(sess: botocore.session.Session) -> list[str]:
     """The providers of ``sess``'s chain, in order, as readable names."""
     resolver = sess.get_component("credential_provider")
-    return [_PROVIDERS.get(p.METHOD, p.METHOD) for p in resolver.providers]
+    return [provider_name(p.METHOD) for p in resolver.providers]
 
 
 def credentials(sess: botocore.session.Session | None = None) -> AwsCredentials:

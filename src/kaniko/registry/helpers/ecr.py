@@ -111,11 +111,13 @@ class EcrHelper:
             raise CredentialsError(f"{what} as {_who(identity)}: {detail}") from None
         except botocore.exceptions.BotoCoreError as e:
             raise CredentialsError(f"{what} as {_who(identity)}: {e}") from None
-        return _credential(data, what, identity.method)
+        return _credential(data, what, aws.provider_name(identity.method))
 
 
 def _who(identity: Any) -> str:
-    return f"{identity.access_key_id} ({identity.method or 'AWS credentials'})"
+    from kaniko.cloud import aws
+
+    return f"{identity.access_key_id} ({aws.provider_name(identity.method or 'unknown')})"
 
 
 def _credential(data: Any, what: str, method: str) -> Credential:
