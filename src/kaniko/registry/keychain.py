@@ -97,6 +97,7 @@ class Keychain:
         self._config_path: Path | None = None
         self._cache: dict[str, _Entry] = {}
         self._notes: dict[str, list[str]] = {}
+        self._warned: set[tuple[str, str]] = set()  # (host, helper): warned once per build
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -189,12 +190,14 @@ class Keychain:
                 continue
             except CredentialsError as e:
                 self._note(host, f"the {helper.name} helper failed: {e}")
-                log.warning(
-                    "registry %s: the %s credential helper failed: %s; trying without",
-                    host,
-                    helper.name,
-                    e,
-                )
+                if (host, helper.name) not in self._warned:  # it is asked again each minute
+                    self._warned.add((host, helper.name))
+                    log.warning(
+                        "registry %s: the %s credential helper failed: %s; trying without",
+                        host,
+                        helper.name,
+                        e,
+                    )
                 continue
             log.info("registry %s: using %s", host, found.source)
             return found, True
