@@ -18,14 +18,17 @@ resolving) and the chain skips the server when there is none.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import google.auth
 import google.auth.exceptions
 import google.auth.transport.requests
+import requests
 
 from kaniko.errors import CredentialsError, NoCredentialsError
 from kaniko.redact import register_secret
@@ -92,9 +95,13 @@ def tried(*, probed: bool = True) -> list[str]:
     ]
 
 
-def _request() -> google.auth.transport.requests.Request:
+@contextlib.contextmanager
+def _request() -> Iterator[google.auth.transport.requests.Request]:
+    """google-auth's HTTP transport over one requests session, closed after (google-auth
+    would otherwise open a session per call and leave its sockets to the collector)."""
     # requests: google-auth's metadata-server client imports it anyway
-    return google.auth.transport.requests.Request()
+    with requests.Session() as session:
+        yield google.auth.transport.requests.Request(session)
 
 
 def access_token(scopes: tuple[str, ...] = (READ_ONLY,)) -> GcpToken:
@@ -103,8 +110,15 @@ def access_token(scopes: tuple[str, ...] = (READ_ONLY,)) -> GcpToken:
         raise NoCredentialsError(
             "no Google credentials found; tried: " + ", ".join(tried(probed=False))
         )
+    with _request() as request:
+        return _access_token(scopes, request)
+
+
+def _access_token(
+    scopes: tuple[str, ...], request: google.auth.transport.requests.Request
+) -> GcpToken:
     try:
-        creds, _project = google.auth.default(scopes=list(scopes))
+        creds, _project = google.auth.default(scopes=list(scopes), request=request)
     except google.auth.exceptions.DefaultCredentialsError as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "not found" in first.lower() or "could not automatically" in first.lower():
@@ -113,7 +127,7 @@ def access_token(scopes: tuple[str, ...] = (READ_ONLY,)) -> GcpToken:
             ) from None
         raise CredentialsError(f"Google credentials: {first}") from None
     try:
-        creds.refresh(_request())  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
+        creds.refresh(request)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
     except google.auth.exceptions.GoogleAuthError as e:
         raise CredentialsError(f"Google credentials ({type(creds).__name__}): {e}") from None
     token = creds.token

@@ -95,14 +95,13 @@ class EcrHelper:
             else f"ECR GetAuthorizationToken for account {registry.account} in {registry.region}"
             + (" (FIPS endpoint)" if registry.fips else "")
         )
+        service = "ecr-public" if registry.public else "ecr"
+        region = PUBLIC_REGION if registry.public else registry.region
+        client = aws.client(service, sess=session, region_name=region, fips=registry.fips)
         try:
             if registry.public:
-                client = aws.client("ecr-public", sess=session, region_name=PUBLIC_REGION)
                 data: Any = client.get_authorization_token().get("authorizationData")
             else:
-                client = aws.client(
-                    "ecr", sess=session, region_name=registry.region, fips=registry.fips
-                )
                 found = client.get_authorization_token(registryIds=[registry.account])
                 data = (found.get("authorizationData") or [None])[0]
         except botocore.exceptions.ClientError as e:
@@ -111,6 +110,8 @@ class EcrHelper:
             raise CredentialsError(f"{what} as {_who(identity)}: {detail}") from None
         except botocore.exceptions.BotoCoreError as e:
             raise CredentialsError(f"{what} as {_who(identity)}: {e}") from None
+        finally:
+            client.close()  # its connection pool, not left to the collector
         return _credential(data, what, aws.provider_name(identity.method))
 
 
