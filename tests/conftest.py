@@ -186,3 +186,14 @@ def executor_build(registry_plain, debian_image, tmp_path_factory):
 def executor_image(executor_build) -> str:
     """The reference of the executor image (``executor_build``) in the plain registry."""
     return executor_build.ref
+
+
+@pytest.fixture(scope="session")
+def cloud_registries(lab_dir, test_ca):
+    """Lab registries playing ECR, Google Artifact Registry, ACR and GitLab's, each with
+    the cloud's identity service (tests/lab/cloudregistries.py)."""
+    from tests.lab.cloudregistries import start_cloud_registries
+
+    lab = start_cloud_registries(lab_dir / "clouds", test_ca)
+    yield lab
+    lab.stop()

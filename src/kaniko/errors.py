@@ -15,7 +15,8 @@ reference, the path). Anything else escaping to the CLI is a bug.
     ├── InvalidReferenceError   an image reference off the grammar (kaniko.refs.grammar)
     ├── ContextError            build context missing or unreadable
     │   └── GitError            a git context could not be fetched (kaniko.context.git)
-    ├── CredentialsError        no usable cloud credentials (lists what was tried)
+    ├── CredentialsError        unusable cloud credentials (lists what was tried)
+    │   └── NoCredentialsError  none found at all: a registry may still be read anonymously
     ├── RegistryError           a registry answered with an error or was unreachable
     │   └── RegistryStatusError an error status and its codes (kaniko.registry.errors)
     ├── ImageError              a malformed manifest, config or layer
@@ -113,4 +114,13 @@ def with_context(exc: KanikoError, prefix: str) -> KanikoError:
 
 
 class CredentialsError(KanikoError):
-    """No usable cloud credentials were found; the message lists every source tried."""
+    """Cloud credentials could not be had: none found, or found and refused. The message
+    names the source and, when none was found, lists every source tried."""
+
+
+class NoCredentialsError(CredentialsError):
+    """No source of a cloud's credential chain is configured or reachable.
+
+    Distinct from a refusal because a registry's cloud helper then falls back to anonymous
+    access quietly (public images on ``gcr.io`` need no login), as the Go kaniko does.
+    """

@@ -13,13 +13,14 @@ import httpx
 import pytest
 
 from kaniko.cloud import azure
-from kaniko.errors import CredentialsError
+from kaniko.errors import CredentialsError, NoCredentialsError
 
 
 @pytest.fixture
 def clean(monkeypatch):
     for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_FEDERATED_TOKEN", "IDENTITY_ENDPOINT",
+                 "IDENTITY_HEADER",
                  "AZURE_AUTHORITY_HOST"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
@@ -67,6 +68,19 @@ def test_workload_identity(clean, monkeypatch, tmp_path) -> None:
     assert seen[0].url.host == "login.example.test"
 
 
+def test_workload_identity_token_in_the_environment(clean, monkeypatch) -> None:
+    """AZURE_FEDERATED_TOKEN, which the Go kaniko's acr-env helper reads first."""
+    monkeypatch.setenv("AZURE_TENANT_ID", "t1")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "c1")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN", "inline-federated-jwt")
+    seen: list[httpx.Request] = []
+    token = azure.access_token(azure.MANAGEMENT_SCOPE, client=_client(seen))
+    assert token.source == "workload identity"
+    form = dict(urllib.parse.parse_qsl(seen[0].content.decode()))
+    assert form["client_assertion"] == "inline-federated-jwt"
+    assert form["scope"] == "https://management.azure.com/.default"
+
+
 def test_managed_identity(clean, monkeypatch) -> None:
     monkeypatch.setenv("AZURE_CLIENT_ID", "user-assigned")
     seen: list[httpx.Request] = []
@@ -80,7 +94,7 @@ def test_managed_identity(clean, monkeypatch) -> None:
 
 
 def test_nothing_configured_lists_what_was_tried(clean) -> None:
-    with pytest.raises(CredentialsError) as info:
+    with pytest.raises(NoCredentialsError) as info:
         azure.access_token()  # the metadata address is a closed loopback port here
     text = str(info.value)
     assert text.startswith("no Azure credentials found; tried: service principal")

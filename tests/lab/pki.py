@@ -76,8 +76,11 @@ class TestCA:
         self.cert_dir.mkdir(exist_ok=True)
         (self.cert_dir / "ca.crt").write_bytes(self.cert_path.read_bytes())
 
-    def issue(self, name: str, *, client: bool = False) -> CertFiles:
-        """Issue a server (or client) certificate valid for the loopback names."""
+    def issue(
+        self, name: str, *, client: bool = False, dns_names: tuple[str, ...] = ()
+    ) -> CertFiles:
+        """Issue a server (or client) certificate valid for the loopback names and
+        ``dns_names`` (a lab registry playing a cloud's, e.g. ``*.dkr.ecr.*.amazonaws.com``)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
@@ -93,6 +96,7 @@ class TestCA:
                 x509.SubjectAlternativeName(
                     [
                         x509.DNSName("localhost"),
+                        *(x509.DNSName(n) for n in dns_names),
                         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                         x509.IPAddress(ipaddress.ip_address("::1")),
                     ]

@@ -96,13 +96,19 @@ def start_registry(
     token_service: TokenService | None = None,
     users: dict[str, str] | None = None,
     require_client_cert: bool = False,
+    dns_names: tuple[str, ...] = (),
+    realm: str | None = None,
 ) -> Registry:
-    """Start a registry process; stop it with ``Registry.stop()``."""
+    """Start a registry process; stop it with ``Registry.stop()``.
+
+    ``dns_names`` go into its TLS certificate besides the loopback names; ``realm``
+    replaces the token service's own URL in the Bearer challenge (a token endpoint served
+    elsewhere, as ACR serves its own ``/oauth2/token``)."""
     binary = require_tool("docker-registry")
     directory.mkdir(parents=True, exist_ok=True)
     tls = None
     if tls_ca is not None:
-        files = tls_ca.issue(f"registry-{directory.name}")
+        files = tls_ca.issue(f"registry-{directory.name}", dns_names=dns_names)
         tls = (files.cert, files.key)
     auth = None
     if htpasswd_users:
@@ -113,7 +119,7 @@ def start_registry(
         (directory / "htpasswd").write_text("\n".join(lines) + "\n")
         auth = {"htpasswd": {"realm": "kaniko-lab", "path": str(directory / "htpasswd")}}
     if token_service is not None:
-        realm = token_service.start()
+        realm = realm or token_service.start()
         auth = {
             "token": {
                 "realm": realm,

@@ -126,3 +126,42 @@ def test_token_registry_challenge_and_scopes(registry_token: Registry) -> None:
     # wrong password: the token service refuses
     r = httpx.get(ts.realm, params={"scope": "repository:lab/tok:pull"}, auth=("bob", "nope"))
     assert r.status_code == 401
+
+
+def test_cloud_identity_services_speak_their_protocols(cloud_registries) -> None:
+    """The GCE metadata server wants ``Metadata-Flavor: Google``; Entra wants the lab's
+    federated token; the ACR exchange wants an Entra token it issued; ECR wants Basic."""
+    from tests.lab.clouds import LAB_CLIENT_ID, LAB_TENANT, MANAGEMENT_SCOPE
+
+    lab = cloud_registries
+    token_path = "/computeMetadata/v1/instance/service-accounts/default/token"
+    assert httpx.get(lab.metadata.url + token_path).status_code == 403
+    flavor = {"Metadata-Flavor": "Google"}
+    answer = httpx.get(lab.metadata.url + token_path, headers=flavor)
+    assert answer.headers["Metadata-Flavor"] == "Google"
+    assert lab.metadata.valid(answer.json()["access_token"])
+    spoofed = httpx.get(lab.metadata.url + token_path, headers={**flavor, "X-Forwarded-For": "x"})
+    assert spoofed.status_code == 403
+
+    form = {"grant_type": "client_credentials", "client_id": LAB_CLIENT_ID,
+            "scope": MANAGEMENT_SCOPE,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": "someone-else"}  # fmt: skip
+    url = f"{lab.entra.url}/{LAB_TENANT}/oauth2/v2.0/token"
+    assert httpx.post(url, data=form).status_code == 401
+    form["client_assertion"] = lab.federated_token.read_text().strip()
+    entra = httpx.post(url, data=form).json()["access_token"]
+
+    trust = ssl.create_default_context(cafile=str(lab.ca.cert_path))
+    exchange = f"https://127.0.0.1:{lab.hosts['acr'].rsplit(':', 1)[1]}/oauth2/exchange"
+    ask = {"grant_type": "access_token", "service": lab.hosts["acr"], "tenant": LAB_TENANT}
+    assert (
+        httpx.post(exchange, data={**ask, "access_token": "forged"}, verify=trust).status_code
+        == 401
+    )
+    refresh = httpx.post(exchange, data={**ask, "access_token": entra}, verify=trust).json()
+    assert refresh["refresh_token"] in lab.acr.refresh_tokens
+
+    ecr = lab.registries["ecr"]
+    challenge = httpx.get(f"{ecr.url}/v2/", verify=_trust(ecr)).headers["WWW-Authenticate"]
+    assert challenge.startswith("Basic")

@@ -9,6 +9,7 @@ import pytest
 
 from kaniko.errors import RegistryError
 from kaniko.redact import redact
+from kaniko.registry.helpers.gitlab import GitLabHelper
 from kaniko.registry.keychain import (
     ANONYMOUS,
     Credential,
@@ -159,3 +160,82 @@ def test_secrets_never_in_repr_and_registered_for_redaction(tmp_path: Path) -> N
     assert "pa55" not in repr(cred) and "idt-unique" not in repr(cred)
     assert redact("login pa55-w0rd-unique and idt-unique-123") == "login *** and ***"
     assert Credential().anonymous and not cred.anonymous
+
+
+# -- the chain with the cloud helpers (GitLab CI's needs no network) ---------------------
+CI = {
+    "CI_REGISTRY": "registry.gitlab.lab.example",
+    "CI_REGISTRY_USER": "gitlab-ci-token",
+    "CI_REGISTRY_PASSWORD": "job-token-4f2a",
+}
+
+
+def test_cloud_helpers_come_after_the_docker_config(tmp_path: Path) -> None:
+    helpers = (GitLabHelper(CI),)
+    gitlab = "registry.gitlab.lab.example"
+    assert Keychain([], helpers=helpers).resolve(gitlab) == Credential(
+        "gitlab-ci-token", "job-token-4f2a"
+    )
+    config = _write(tmp_path / "config.json", {"auths": {gitlab: {"auth": _b64("deploy:tok")}}})
+    assert Keychain([config], helpers=helpers).resolve(gitlab) == Credential("deploy", "tok")
+    # an auths entry with nothing in it passes on, as go-containerregistry's multi-keychain
+    empty = _write(tmp_path / "empty.json", {"auths": {gitlab: {}}})
+    assert Keychain([empty], helpers=helpers).resolve(gitlab).username == "gitlab-ci-token"
+    assert Keychain([], helpers=()).resolve(gitlab) is ANONYMOUS
+    assert redact("job-token-4f2a") == "***"
+
+
+def test_a_helper_that_finds_nothing_passes_on_to_the_cloud_helpers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    _helper(bin_dir, "none", 'echo "credentials not found in native keychain"; exit 1\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    gitlab = "registry.gitlab.lab.example"
+    config = _write(tmp_path / "config.json", {"credHelpers": {gitlab: "none"}})
+    found = Keychain([config], helpers=(GitLabHelper(CI),)).resolve(gitlab)
+    assert found.password == "job-token-4f2a"
+
+
+def test_helper_names_resolved_in_process_without_executables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker-credential-* anywhere
+    gitlab = "registry.gitlab.lab.example"
+    config = _write(
+        tmp_path / "config.json",
+        {"credHelpers": {gitlab: "gitlabci", "lab.azurecr.io": "acr-env", "elsewhere.io": "gcr"}},
+    )
+    kc = Keychain([config], helpers=(GitLabHelper(CI),))
+    assert kc.resolve(gitlab).username == "gitlab-ci-token"
+    # acr-env is not among this keychain's helpers: its executable is looked for
+    with pytest.raises(RegistryError, match="docker-credential-acr-env not found"):
+        kc.resolve("lab.azurecr.io")
+    full = Keychain([config], environ=CI)
+    assert full.resolve(gitlab).username == "gitlab-ci-token"
+    # gcr named for a host Google does not own: nothing, said in the explanation
+    assert full.resolve("elsewhere.io") is ANONYMOUS
+    assert "credential helper gcr serves only Google registries" in full.explain("elsewhere.io")
+
+
+def test_invalidate_and_explain(tmp_path: Path) -> None:
+    gitlab = "registry.gitlab.lab.example"
+    config = _write(tmp_path / "config.json", {"auths": {"static.io": {"auth": _b64("a:b")}}})
+    kc = Keychain([config], helpers=(GitLabHelper(CI),))
+    assert kc.resolve("static.io").username == "a"
+    assert kc.explain("static.io") == f"credentials from {config} (auths)"
+    assert not kc.invalidate("static.io")  # asking the file again gives the same
+    first = kc.resolve(gitlab)
+    assert kc.resolve(gitlab) is first  # cached
+    assert (
+        kc.explain(gitlab) == "credentials from the gitlab-ci helper (in-process, CI_REGISTRY_USER)"
+    )
+    assert kc.invalidate(gitlab) and kc.resolve(gitlab) is not first
+    assert kc.resolve("other.io") is ANONYMOUS
+    assert kc.explain("other.io") == f"no credentials for other.io ({config})"
+    bare = Keychain([], helpers=(GitLabHelper({"CI_REGISTRY": gitlab}),))
+    assert bare.resolve(gitlab) is ANONYMOUS
+    assert bare.explain(gitlab) == (
+        "no credentials: the gitlab-ci helper found none: CI_REGISTRY names "
+        f"{gitlab}, but CI_REGISTRY_USER and CI_REGISTRY_PASSWORD are unset"
+    )

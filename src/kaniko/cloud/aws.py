@@ -22,7 +22,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 
-from kaniko.errors import CredentialsError
+from kaniko.errors import CredentialsError, NoCredentialsError
 from kaniko.redact import register_secret
 
 DEFAULT_REGION = "us-east-1"
@@ -66,10 +66,15 @@ def region(sess: botocore.session.Session | None = None) -> str:
     return chosen or DEFAULT_REGION
 
 
+def provider_name(method: str) -> str:
+    """A botocore provider (``assume-role-with-web-identity``) as a user knows it."""
+    return _PROVIDERS.get(method, method)
+
+
 def tried(sess: botocore.session.Session) -> list[str]:
     """The providers of ``sess``'s chain, in order, as readable names."""
     resolver = sess.get_component("credential_provider")
-    return [_PROVIDERS.get(p.METHOD, p.METHOD) for p in resolver.providers]
+    return [provider_name(p.METHOD) for p in resolver.providers]
 
 
 def credentials(sess: botocore.session.Session | None = None) -> AwsCredentials:
@@ -81,7 +86,7 @@ def credentials(sess: botocore.session.Session | None = None) -> AwsCredentials:
     except botocore.exceptions.BotoCoreError as e:
         raise CredentialsError(f"AWS credentials: {e}") from None
     if frozen is None or not frozen.access_key:
-        raise CredentialsError("no AWS credentials found; tried: " + ", ".join(tried(sess)))
+        raise NoCredentialsError("no AWS credentials found; tried: " + ", ".join(tried(sess)))
     register_secret(frozen.secret_key)
     register_secret(frozen.token)
     expiry = getattr(found, "_expiry_time", None)
@@ -101,9 +106,11 @@ def client(
     endpoint_url: str | None = None,
     region_name: str | None = None,
     s3: Mapping[str, Any] | None = None,
+    fips: bool = False,
 ) -> Any:
     """A botocore client of ``service`` with the chain's credentials (checked first, so a
-    missing identity fails here with the list of what was tried) and standard retries."""
+    missing identity fails here with the list of what was tried) and standard retries;
+    ``fips`` picks the region's FIPS endpoint (``AWS_ENDPOINT_URL*`` still wins)."""
     sess = sess or session()
     credentials(sess)  # the session keeps them (and refreshes them if they expire)
     config = botocore.config.Config(
@@ -111,6 +118,7 @@ def client(
         connect_timeout=30,
         read_timeout=120,
         s3=dict(s3 or {}),
+        use_fips_endpoint=fips or None,
     )
     return sess.create_client(
         service,

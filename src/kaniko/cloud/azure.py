@@ -9,7 +9,8 @@ exist in a build pod:
 1. a service principal secret: ``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID``,
    ``AZURE_CLIENT_SECRET``;
 2. workload identity (AKS): ``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID``,
-   ``AZURE_FEDERATED_TOKEN_FILE``;
+   ``AZURE_FEDERATED_TOKEN_FILE`` (or the token itself in ``AZURE_FEDERATED_TOKEN``, as
+   the ``docker-credential-acr-env`` helper of the Go kaniko accepts);
 3. managed identity: App Service's ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``, else the
    instance metadata service (``AZURE_POD_IDENTITY_AUTHORITY_HOST`` moves it), with
    ``AZURE_CLIENT_ID`` choosing a user-assigned identity.
@@ -29,10 +30,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from kaniko.errors import CredentialsError
+from kaniko.errors import CredentialsError, NoCredentialsError
 from kaniko.redact import register_secret
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
+# Azure Resource Manager: the audience ACR's /oauth2/exchange accepts, and the one
+# docker-credential-acr-env asks for.
+MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 IMDS = "http://169.254.169.254"
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -126,7 +130,8 @@ def tried() -> list[str]:
     """The sources :func:`access_token` looks at, in order."""
     return [
         "service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)",
-        "workload identity (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE)",
+        "workload identity (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE "
+        "or AZURE_FEDERATED_TOKEN)",
         "managed identity (IDENTITY_ENDPOINT, else the instance metadata service "
         f"{os.environ.get('AZURE_POD_IDENTITY_AUTHORITY_HOST') or IMDS})",
     ]
@@ -140,6 +145,7 @@ def access_token(scope: str = STORAGE_SCOPE, client: httpx.Client | None = None)
         tenant, client_id = os.environ.get("AZURE_TENANT_ID"), os.environ.get("AZURE_CLIENT_ID")
         secret = os.environ.get("AZURE_CLIENT_SECRET")
         assertion_file = os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
+        inline = os.environ.get("AZURE_FEDERATED_TOKEN", "").strip()
         if tenant and client_id and secret:
             register_secret(secret)
             form = {
@@ -149,14 +155,16 @@ def access_token(scope: str = STORAGE_SCOPE, client: httpx.Client | None = None)
                 "scope": scope,
             }
             return _entra(client, tenant, form, "service principal")
-        if tenant and client_id and assertion_file:
-            try:
-                with open(assertion_file, encoding="utf-8") as handle:
-                    assertion = handle.read().strip()
-            except OSError as e:
-                raise CredentialsError(
-                    f"Azure workload identity: cannot read {assertion_file}: {e.strerror}"
-                ) from None
+        if tenant and client_id and (inline or assertion_file):
+            assertion = inline
+            if not assertion and assertion_file:
+                try:  # read at every call: the kubelet rotates the projected token
+                    with open(assertion_file, encoding="utf-8") as handle:
+                        assertion = handle.read().strip()
+                except OSError as e:
+                    raise CredentialsError(
+                        f"Azure workload identity: cannot read {assertion_file}: {e.strerror}"
+                    ) from None
             register_secret(assertion)
             form = {
                 "grant_type": "client_credentials",
@@ -171,7 +179,7 @@ def access_token(scope: str = STORAGE_SCOPE, client: httpx.Client | None = None)
         except httpx.HTTPError as e:
             raise CredentialsError(f"Azure managed identity: {e}") from None
         if found is None:
-            raise CredentialsError("no Azure credentials found; tried: " + ", ".join(tried()))
+            raise NoCredentialsError("no Azure credentials found; tried: " + ", ".join(tried()))
         return found
     except httpx.HTTPError as e:
         raise CredentialsError(f"Azure credentials: {e}") from None

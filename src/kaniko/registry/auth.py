@@ -6,6 +6,11 @@ fetching a token from the challenge's realm when needed and caching it per scope
 shortly before it expires. A 401 on a later request (a token expired early, or the
 registry wants a wider scope) is reported back through :meth:`Authenticator.retry_after`,
 which refreshes the token once.
+
+The credential behind it comes from the :class:`~kaniko.registry.keychain.Keychain` each
+time one is needed (the keychain caches it), so a cloud token that ends during a long build
+is renewed; a registry or token service refusing one makes the keychain get it anew, once.
+An authentication failure says where the credential came from, or why there was none.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from kaniko.errors import RegistryError
 from kaniko.redact import register_secret
 from kaniko.registry.challenge import Challenge, parse_challenges, pick
 from kaniko.registry.errors import describe
-from kaniko.registry.keychain import ANONYMOUS, Credential
+from kaniko.registry.keychain import ANONYMOUS, Credential, Keychain, Link
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +43,36 @@ def scope(repository: str, *actions: str) -> str:
 class Authenticator:
     """Holds what is needed to authorize requests to one registry."""
 
-    def __init__(self, registry: str, base_url: str, http: httpx.Client, credential: Credential):
+    def __init__(
+        self, registry: str, base_url: str, http: httpx.Client, credential: Credential | Keychain
+    ):
+        """``credential`` is a fixed one, or the keychain to ask each time one is needed."""
         self.registry = registry
         self.base_url = base_url.rstrip("/")
         self._http = http
-        self._credential = credential
+        self._keychain = credential if isinstance(credential, Keychain) else None
+        self._fixed = credential if isinstance(credential, Credential) else ANONYMOUS
         self._challenge: Challenge | None = None
         self._pinged = False
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
         self._lock = threading.Lock()
+
+    # -- credentials ----------------------------------------------------------------------
+    def credential(self) -> Credential:
+        """What this registry is to be shown now."""
+        if self._keychain is None:
+            return self._fixed
+        return self._keychain.resolve(self.registry, Link(self.base_url, self._http))
+
+    def _renew_credential(self) -> bool:
+        """After a refusal: have the keychain get a new credential; True if it may differ."""
+        return self._keychain is not None and self._keychain.invalidate(self.registry)
+
+    def explain(self) -> str:
+        """Where the credential came from, or why there is none (for refusals)."""
+        if self._keychain is not None:
+            return self._keychain.explain(self.registry)
+        return "anonymous" if self._fixed.anonymous else "the credentials given"
 
     # -- ping -----------------------------------------------------------------------------
     def ping(self) -> None:
@@ -108,10 +134,11 @@ class Authenticator:
             had_token = self._tokens.pop(key, None) is not None
             changed = self._challenge is None or self._challenge.scheme != offered.scheme
             self._challenge = Challenge(offered.scheme, {**offered.params})
-        return had_token or changed
+        renewed = offered.scheme == "basic" and self._renew_credential()
+        return had_token or changed or renewed
 
     def _basic(self) -> str | None:
-        cred = self._credential
+        cred = self.credential()
         if not (cred.username or cred.password):
             return None
         raw = base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
@@ -119,40 +146,23 @@ class Authenticator:
         return f"Basic {raw}"
 
     def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> tuple[str, int]:
-        cred = self._credential
+        cred = self.credential()
         if cred.registry_token:
             return cred.registry_token, 3600
         if not challenge.realm:
             raise RegistryError(f"registry {self.registry}: Bearer challenge without a realm")
-        params: list[tuple[str, str]] = []
-        if challenge.service:
-            params.append(("service", challenge.service))
-        params.extend(("scope", s) for s in scopes)
-        try:
-            if cred.identity_token:
-                form = {
-                    "grant_type": "refresh_token",
-                    "refresh_token": cred.identity_token,
-                    "client_id": "kaniko",
-                    "service": challenge.service,
-                    "scope": " ".join(scopes),
-                }
-                response = self._http.post(challenge.realm, data=form)
-            else:
-                auth = (cred.username, cred.password) if cred is not ANONYMOUS else None
-                if auth == ("", ""):
-                    auth = None
-                response = self._http.get(challenge.realm, params=tuple(params), auth=auth)
-        except (httpx.HTTPError, httpx.InvalidURL) as e:
-            raise RegistryError(
-                f"registry {self.registry}: token service {challenge.realm} unreachable: "
-                f"{reason(e)}"
-            ) from e
+        response = self._ask_token(cred, challenge, scopes)
+        if response.status_code in (401, 403) and self._renew_credential():
+            cred = self.credential()  # the helper's credential was refused: get a new one
+            response = self._ask_token(cred, challenge, scopes)
         if response.status_code in (401, 403):
-            who = f"user {cred.username!r}" if cred.username else "anonymous access"
+            if cred.username:
+                who = f"user {cred.username!r}"
+            else:
+                who = "a refresh token" if cred.identity_token else "anonymous access"
             raise RegistryError(
                 f"registry {self.registry}: UNAUTHORIZED: authentication failed for {who} "
-                f"(token service answered HTTP {response.status_code})"
+                f"(token service answered HTTP {response.status_code}); {self.explain()}"
             )
         if response.status_code >= 400:
             raise RegistryError(
@@ -171,6 +181,33 @@ class Authenticator:
         ttl = int(expires) if isinstance(expires, int | float) and expires > 0 else _DEFAULT_TTL
         log.debug("registry %s: token for %s (%ss)", self.registry, " ".join(scopes), ttl)
         return token, ttl
+
+    def _ask_token(
+        self, cred: Credential, challenge: Challenge, scopes: tuple[str, ...]
+    ) -> httpx.Response:
+        """One request to the token service: OAuth2 refresh-token grant for an identity
+        token (as docker does), else a GET with Basic credentials (or none)."""
+        try:
+            if cred.identity_token:
+                form = {
+                    "grant_type": "refresh_token",
+                    "refresh_token": cred.identity_token,
+                    "client_id": "kaniko",
+                    "service": challenge.service,
+                    "scope": " ".join(scopes),
+                }
+                return self._http.post(challenge.realm, data=form)
+            params: list[tuple[str, str]] = []
+            if challenge.service:
+                params.append(("service", challenge.service))
+            params.extend(("scope", s) for s in scopes)
+            auth = (cred.username, cred.password) if not cred.anonymous else None
+            return self._http.get(challenge.realm, params=tuple(params), auth=auth)
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            raise RegistryError(
+                f"registry {self.registry}: token service {challenge.realm} unreachable: "
+                f"{reason(e)}"
+            ) from e
 
 
 def reason(error: Exception) -> str:

@@ -123,7 +123,9 @@ class RegistryClient:
             ):
                 renewed = True
                 continue
-            error = registry_error(response, self.registry, what)
+            refused = response.status_code in (401, 403)
+            hint = ep.auth.explain() if refused else ""
+            error = registry_error(response, self.registry, what, hint)
             if error.temporary and attempt < self.retries:
                 attempt += 1
                 self.backoff_pause(attempt, what, str(error), response.headers.get("Retry-After"))

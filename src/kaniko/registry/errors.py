@@ -94,12 +94,15 @@ def error_codes(response: httpx.Response) -> list[tuple[str, str]]:
     return pairs
 
 
-def registry_error(response: httpx.Response, registry: str, what: str) -> RegistryStatusError:
-    """The error for a failed response; ``what`` names the repository and reference."""
+def registry_error(
+    response: httpx.Response, registry: str, what: str, hint: str = ""
+) -> RegistryStatusError:
+    """The error for a failed response; ``what`` names the repository and reference, and
+    ``hint`` (for a refusal: where the credentials came from) ends the line."""
     pairs = error_codes(response)
     if not pairs:
         code = _STATUS_CODES.get(response.status_code, f"HTTP {response.status_code}")
         pairs = [(code, response.reason_phrase.lower() if response.reason_phrase else "")]
     detail = "; ".join(f"{code}: {msg}" if msg else code for code, msg in pairs)
-    line = redact(f"registry {registry}: {what}: {detail}")
+    line = redact(f"registry {registry}: {what}: {detail}" + (f" ({hint})" if hint else ""))
     return RegistryStatusError(line, response.status_code, tuple(c for c, _ in pairs))

@@ -216,7 +216,7 @@ class Transport:
                     f"registry {registry}: ping /v2/ answered HTTP {response.status_code}",
                     transient=True,
                 )
-            auth = Authenticator(registry, base, http, self.keychain.resolve(registry))
+            auth = Authenticator(registry, base, http, self.keychain)
             auth.learn(response)
             return Endpoint(registry, base, http, auth)
         assert first_error is not None

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.lab.crun import run_bundle, unpack_bundle
+from tests.lab.names import hosts_lines
 
 SECCOMP_PROFILE = Path("/usr/share/containers/seccomp.json")
 POD_NAME = "kaniko-build"
@@ -117,11 +118,14 @@ def _bind(source: Path | str, target: str, writable: bool) -> dict[str, Any]:
     return {"destination": target, "type": "bind", "source": str(source), "options": options}
 
 
-def kubelet_files(directory: Path) -> list[Volume]:
-    """The files a kubelet bind-mounts into every container (written into ``directory``)."""
+def kubelet_files(directory: Path, host_aliases: Sequence[str] = ()) -> list[Volume]:
+    """The files a kubelet bind-mounts into every container (written into ``directory``);
+    ``host_aliases`` are names the pod spec's ``hostAliases`` maps to 127.0.0.1."""
     directory.mkdir(parents=True, exist_ok=True)
     hosts, hostname = directory / "etc-hosts", directory / "hostname"
-    hosts.write_text(f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{POD_NAME}\n")
+    hosts.write_text(
+        f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{POD_NAME}\n" + hosts_lines(host_aliases)
+    )
     hostname.write_text(POD_NAME + "\n")
     resolv = directory / "resolv.conf"
     resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())
@@ -175,8 +179,13 @@ def run_pod(
     timeout: float = 600.0,
     profile: Path = SECCOMP_PROFILE,
     env: Mapping[str, str] | None = None,
+    host_aliases: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` in image ``ref`` as a default pod would; returns exit code and output.
+
+    ``host_aliases``: names resolving to 127.0.0.1 in the pod (a pod's ``hostAliases``,
+    written into its ``/etc/hosts`` as the kubelet does), for lab registries playing a
+    cloud's (tests/lab/names.py).
 
     A non-zero exit is returned, not raised; a run past ``timeout`` seconds is killed and
     raises ``LabToolError``.
@@ -186,7 +195,7 @@ def run_pod(
         directory = Path(tmp)
         bundle = unpack_bundle(ref, directory, argv)
         config_path = bundle / "config.json"
-        files = kubelet_files(directory / "kubelet")
+        files = kubelet_files(directory / "kubelet", host_aliases)
         spec = pod_config(
             json.loads(config_path.read_text()), argv, [*files, *volumes], seccomp, env
         )
