@@ -25,6 +25,7 @@ from kaniko.executor.inplace import InplaceBuild, InplaceSteps
 from kaniko.executor.stage import StageOptions, build_stage
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
+from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import FileLayer, Image
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, SnapshotOptions
@@ -34,6 +35,19 @@ from tests.lab.flatten import Tree, compare_trees, flatten_layers
 from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
 
 PLATFORM = Platform.host()
+
+
+class OneBase:
+    """Base images where every reference names one image."""
+
+    def __init__(self, image: Image) -> None:
+        self._image = image
+
+    def image(self, reference: str, platform: Platform) -> Image:
+        return self._image
+
+    def config(self, reference: str, platform: Platform) -> ImageConfig:
+        return self._image.config()
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +91,7 @@ def _build(
         build_args={},
         platform=PLATFORM,
         environ={},
-        base_env=lambda ref, p: base.config().config.env,
-        base_onbuild=lambda ref, p: (),
+        bases=OneBase(base),
     )
     context = tmp_path / "context"
     context.mkdir(parents=True, exist_ok=True)
@@ -280,8 +293,7 @@ def test_cleanup_wipes_the_root_but_not_the_ignore_list(base: Image, tmp_path: P
         build_args={},
         platform=PLATFORM,
         environ={},
-        base_env=lambda ref, p: base.config().config.env,
-        base_onbuild=lambda ref, p: (),
+        bases=OneBase(base),
     )
     context = tmp_path / "context"
     context.mkdir()

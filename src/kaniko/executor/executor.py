@@ -35,12 +35,12 @@ from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions
 from kaniko.images.remote import fetch
-from kaniko.oci.config import go_time
+from kaniko.oci.config import ImageConfig, go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
 from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions
+from kaniko.options import BuildOptions, RegistryOptions
 from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
@@ -62,20 +62,24 @@ class BuildResult:
     plan: BuildPlan
 
 
-class BaseImages:
-    """Fetches base images once per (reference, platform)."""
+class RemoteBases:
+    """Base images from registries, each fetched once per (reference, platform).
 
-    def __init__(self, transport: Transport, options: BuildOptions) -> None:
+    The planner's :class:`~kaniko.plan.BaseImages`: it asks for configs while planning;
+    the stages then extract the same images.
+    """
+
+    def __init__(self, transport: Transport, options: RegistryOptions) -> None:
         self._transport = transport
         self._options = options
         self._cache: dict[tuple[str, str], Image] = {}
 
-    def get(self, reference: str, platform: Platform) -> Image:
+    def image(self, reference: str, platform: Platform) -> Image:
         key = (reference, str(platform))
         if key not in self._cache:
             ref = Reference.parse(reference)
             log.info("Retrieving image manifest %s", reference)
-            reg = self._options.registry
+            reg = self._options
             self._cache[key] = fetch(
                 self._transport,
                 ref,
@@ -85,6 +89,9 @@ class BaseImages:
                 retries=reg.image_download_retry,
             )
         return self._cache[key]
+
+    def config(self, reference: str, platform: Platform) -> ImageConfig:
+        return self.image(reference, platform).config()
 
 
 def in_executor_image() -> bool:
@@ -144,7 +151,7 @@ def build(
     own_transport = transport is None
     transport = transport or Transport(options.registry)
     try:
-        bases = BaseImages(transport, options)
+        bases = RemoteBases(transport, options.registry)
         plan = make_plan(
             dockerfile,
             build_args=options.build_arg_map(),
@@ -152,8 +159,7 @@ def build(
             skip_unused_stages=options.skip_unused_stages,
             platform=platform,
             environ=os.environ if environ is None else environ,
-            base_env=lambda ref, p: bases.get(ref, p).config().config.env,
-            base_onbuild=lambda ref, p: bases.get(ref, p).config().config.on_build,
+            bases=bases,
         )
         for warning in plan.warnings:
             log.warning("%s", warning)
@@ -178,7 +184,7 @@ def build(
             options,
             context=Path(context),
             matcher=PatternMatcher(load_dockerignore(context, path)),
-            images=bases.get,
+            images=bases.image,
             dockerfile=display,
             progress=progress,
         )
@@ -192,7 +198,7 @@ def build(
                 elif isinstance(stage.base, int):
                     base = images[stage.base]
                 else:
-                    base = bases.get(stage.base, stage.platform)
+                    base = bases.image(stage.base, stage.platform)
                 if filesystem is not None:
                     fs = filesystem(stage, base)
                 elif inplace is not None:
