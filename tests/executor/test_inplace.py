@@ -23,40 +23,23 @@ from kaniko.executor import executor
 from kaniko.executor.filesystem import ChrootSteps, Workspace
 from kaniko.executor.inplace import InplaceBuild, InplaceSteps
 from kaniko.executor.stage import StageOptions, build_stage
-from kaniko.images import mutate
 from kaniko.images.empty import scratch
-from kaniko.oci.config import ImageConfig
-from kaniko.oci.image import FileLayer, Image
+from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, SnapshotOptions
 from kaniko.plan import make_plan
 from kaniko.sandbox import chroot
+from tests.executor.helpers import OneBase, busybox_image
 from tests.lab.flatten import Tree, compare_trees, flatten_layers
-from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
+from tests.lab.images import busybox_rootfs
 
 PLATFORM = Platform.host()
-
-
-class OneBase:
-    """Base images where every reference names one image."""
-
-    def __init__(self, image: Image) -> None:
-        self._image = image
-
-    def image(self, reference: str, platform: Platform) -> Image:
-        return self._image
-
-    def config(self, reference: str, platform: Platform) -> ImageConfig:
-        return self._image.config()
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Image:
     """A busybox image whose one layer is a file (as a pulled layer kept on disk is)."""
-    directory = tmp_path_factory.mktemp("inplace-base")
-    blob = directory / "layer.tar.gz"
-    blob.write_bytes(layer_from_dir(busybox_rootfs(directory / "rootfs")))
-    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+    return busybox_image(tmp_path_factory.mktemp("inplace-base"), PLATFORM)
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +53,7 @@ def base_without_var(tmp_path_factory: pytest.TempPathFactory) -> Image:
     directory = tmp_path_factory.mktemp("inplace-base-novar")
     rootfs = busybox_rootfs(directory / "rootfs")
     shutil.rmtree(rootfs / "var")
-    blob = directory / "layer.tar.gz"
-    blob.write_bytes(layer_from_dir(rootfs))
-    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+    return busybox_image(directory, PLATFORM, rootfs)
 
 
 def _build(

@@ -1,6 +1,7 @@
-"""Instructions that only change the image config: ENV, LABEL, EXPOSE, VOLUME, WORKDIR
-(its config part), USER, CMD, ENTRYPOINT, SHELL, STOPSIGNAL, HEALTHCHECK, MAINTAINER,
-ONBUILD and ARG (which changes nothing the image keeps).
+"""Instructions that only change the image config: LABEL, EXPOSE, VOLUME, WORKDIR (its
+config part), USER, CMD, ENTRYPOINT, SHELL, STOPSIGNAL, HEALTHCHECK, MAINTAINER, ONBUILD,
+and ENV and ARG, which change nothing here: the planner evaluates the environment once
+(:class:`kaniko.oci.env.ConfigEnv`), and the stage's image gets the plan's ``Env``.
 
 Docker's rules: shell-form CMD/ENTRYPOINT are wrapped in the stage's SHELL (default
 ``/bin/sh -c``); an ENTRYPOINT in a stage that sets no CMD clears an inherited CMD; EXPOSE
@@ -12,7 +13,7 @@ unset HEALTHCHECK field stays unset (0). Each instruction adds a history entry w
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from kaniko.dockerfile.commands import (
     Arg,
@@ -33,7 +34,7 @@ from kaniko.dockerfile.commands import (
 )
 from kaniko.errors import DockerfileError
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig
+from kaniko.oci.runconfig import HealthConfig
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 METADATA = (
@@ -44,7 +45,11 @@ METADATA = (
 
 @dataclass
 class ConfigState:
-    """The config a stage is building, and what Docker's rules need to remember."""
+    """The config a stage is building, and what Docker's rules need to remember.
+
+    Its ``Env`` stays the base's while the steps run: a step's environment is the plan's
+    (``Step.env``, ``Step.run_env``), and so is the image's (``Stage.config_env``).
+    """
 
     config: ImageConfig
     cmd_set: bool = False  # a CMD was written in this stage
@@ -93,11 +98,8 @@ def apply(state: ConfigState, instr: Command, *, path: str = "Dockerfile") -> No
     cfg = state.config
     run = cfg.config
     match instr:
-        case Arg():
-            return
-        case Env():
-            for pair in instr.pairs:
-                cfg = cfg.with_env(pair.key, pair.value)
+        case Arg() | Env():
+            return  # evaluated by the planner (see the module docs)
         case Label():
             cfg = cfg.with_labels({p.key: p.value for p in instr.pairs})
         case Expose():
@@ -145,13 +147,4 @@ def _health(instr: Healthcheck) -> HealthConfig:
         start_period=instr.start_period,
         start_interval=instr.start_interval,
         retries=instr.retries,
-    )
-
-
-def with_default_path(config: ImageConfig) -> ImageConfig:
-    """Docker gives a stage whose base has no ``PATH`` the default one."""
-    if any(e.startswith("PATH=") for e in config.config.env):
-        return config
-    return replace(
-        config, config=replace(config.config, env=(f"PATH={DEFAULT_PATH}", *config.config.env))
     )

@@ -55,8 +55,8 @@ def created_by(step: Step) -> str:
 
 
 def start_config(base: Image, stage: Stage, opts: StageOptions) -> ImageConfig:
-    """The config a stage starts from: the base's, default PATH, --label, no triggers."""
-    config = metadata.with_default_path(base.config())
+    """The config a stage starts from: the base's, --label, no triggers."""
+    config = base.config()
     if opts.labels:
         config = config.with_labels(dict(opts.labels))
     if config.config.on_build:
@@ -100,7 +100,7 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
         image = mutate.append(image, layer, History(created=opts.created, created_by="snapshot"))
     for entry in pending:
         image = mutate.add_history(image, entry)
-    final = state.config
+    final = state.config.with_config(env=stage.config_env)  # the plan's evaluation
     return mutate.with_config(image, lambda cfg: _merge(cfg, final, opts.created))
 
 

@@ -42,15 +42,14 @@ from kaniko.dockerfile.instructions import parse_instruction, split_stages
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError, KanikoError, UsageError, with_context
 from kaniko.oci.config import ImageConfig
+from kaniko.oci.env import ConfigEnv
 from kaniko.oci.platform import Platform
-from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan.expand import Expander
 from kaniko.plan.model import BuildPlan, Stage, StageRef, Step
 from kaniko.plan.scope import (
     PLATFORM_ARGS,
     PROXY_ARGS,
     StageScope,
-    env_pairs,
     platform_args,
     resolve_build_args,
 )
@@ -205,10 +204,9 @@ class _Planner:
                     config = self.bases.config(f.base, platform).config
                 except KanikoError as e:
                     raise with_context(e, f"{self.path}:{f.line}: FROM {f.base}") from None
-                scope.env.update(env_pairs(config.env))
+                scope.env = ConfigEnv(config.env)
                 triggers = config.on_build
-        if "PATH" not in scope.env and platform.os != "windows":
-            scope.env["PATH"] = DEFAULT_PATH
+        scope.env.add_default_path(platform.os)
         start_env = tuple(scope.env.items())
         stage_state = _StageState(index, scope)
         for text in triggers:
@@ -228,6 +226,7 @@ class _Planner:
             line=f.line,
             from_=f,
             base_env=start_env,
+            config_env=scope.env.entries(),
             images=images,
         )
         return _Planned(planned, scope, tuple(stage_state.onbuild))

@@ -62,7 +62,10 @@ class Stage:
     stage. ``platform`` is the stage's ``--platform`` if given, else its base stage's,
     else the build's target platform. ``depends_on`` lists the stage indices this stage
     needs (its base and every ``--from``), ``images`` the image references it copies or
-    mounts from. ``base_env`` is the environment the stage starts with.
+    mounts from. ``base_env`` is the environment the stage starts with; ``config_env``
+    is the image config's ``Env`` after its last step (the base's entries as written,
+    its ENVs applied, Docker's default ``PATH`` added where BuildKit adds it): what the
+    executor writes, evaluated once, here (:class:`~kaniko.plan.scope.ConfigEnv`).
     """
 
     index: int
@@ -75,6 +78,7 @@ class Stage:
     from_: From
     base_env: Pairs = ()
     images: tuple[str, ...] = ()
+    config_env: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
