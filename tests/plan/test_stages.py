@@ -11,6 +11,7 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
 from kaniko.oci.platform import Platform
 from kaniko.plan import BuildPlan, make_plan
+from kaniko.plan.model import Edge
 from tests.plan.helpers import Bases
 
 AMD64 = Platform("linux", "amd64")
@@ -86,6 +87,24 @@ def test_dependencies_through_from_copy_and_mounts() -> None:
     copy1, run, copy2 = four.steps
     assert (copy1.copy_from, run.mount_from, copy2.copy_from) == (1, (2, None), "ghcr.io/org/img:2")
     assert indices(plan(text, skip_unused_stages=True)) == [0, 1, 2, 3]
+
+
+def test_the_stage_graph_names_each_need() -> None:
+    text = (
+        "FROM a AS one\nFROM b AS two\nCOPY --from=one /x /x\n"
+        "FROM one AS three\nRUN --mount=from=two,target=/t make\nCOPY --from=one /y /y\n"
+    )
+    built = plan(text)
+    assert built.edges() == (
+        Edge(1, 0, "copy"),
+        Edge(2, 0, "from"),
+        Edge(2, 1, "mount"),
+        Edge(2, 0, "copy"),
+    )
+    users = built.users()
+    assert users[0] == (Edge(1, 0, "copy"), Edge(2, 0, "from"), Edge(2, 0, "copy"))
+    assert users[1] == (Edge(2, 1, "mount"),) and 2 not in users
+    assert {e.used for e in built.edges() if e.user == 2} == set(built.stage(2).depends_on)
 
 
 def test_skip_unused_follows_dependencies_transitively() -> None:
