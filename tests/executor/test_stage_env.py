@@ -13,18 +13,17 @@ from pathlib import Path
 import pytest
 
 from kaniko.dockerfile.parser import parse
-from kaniko.executor.filesystem import ChrootSteps, Workspace
-from kaniko.executor.stage import StageOptions, build_stage
+from kaniko.executor.filesystem import DirectoryRoots
+from kaniko.executor.workspace import Workspace
 from kaniko.images import mutate
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.env import DEFAULT_PATH
 from kaniko.oci.image import FileLayer, Image
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions
 from kaniko.plan import make_plan
 from kaniko.plan.model import Stage
 from kaniko.sandbox import chroot
-from tests.executor.helpers import OneBase, busybox_image
+from tests.executor.helpers import OneBase, build_all, busybox_image, stage_parts
 from tests.lab.flatten import Tree, flatten_layers
 
 PLATFORM = Platform.host()
@@ -48,11 +47,11 @@ def _build(
     """The planned stage, its image's config and its flattened tree."""
     bases = OneBase(base)
     plan = make_plan(parse(text), build_args={}, platform=platform, environ={}, bases=bases)
-    options = BuildOptions(kaniko_dir=str(tmp_path / "kaniko"))
-    ws = Workspace.create(options, context=tmp_path, matcher=None, images=bases.image)
+    ws = Workspace.create(str(tmp_path / "kaniko"))
+    roots = DirectoryRoots(stage_parts(ws), context=tmp_path, matcher=None, images=bases)
     try:
         [stage] = plan.stages
-        image = build_stage(stage, base, ChrootSteps(ws, stage, base), StageOptions())
+        image = build_all(plan, roots, bases)[stage.index]
         layers = [Path(layer.path) for layer in image.layers() if isinstance(layer, FileLayer)]
         return stage, image.config(), flatten_layers(layers)
     finally:

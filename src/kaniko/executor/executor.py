@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +27,11 @@ from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfil
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
-from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
-from kaniko.executor.stage import FilesystemSteps, StageOptions, build_stage
+from kaniko.executor.stage import StageOptions, StageRoots, build_stage
+from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions
@@ -41,7 +42,7 @@ from kaniko.oci.image import Image
 from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, RegistryOptions
-from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
+from kaniko.plan import BuildPlan, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
@@ -49,8 +50,6 @@ from kaniko.registry.transport import Transport
 from kaniko.sandbox.detect import in_container
 
 log = logging.getLogger(__name__)
-
-FilesystemFactory = Callable[[Stage, Image], FilesystemSteps]
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,6 @@ def build(
     options: BuildOptions,
     *,
     transport: Transport | None = None,
-    filesystem: FilesystemFactory | None = None,
     environ: Mapping[str, str] | None = None,
     progress: Reporter = SILENT,
 ) -> BuildResult:
@@ -180,16 +178,31 @@ def build(
             path=display,
             force_build_metadata=options.snapshot.force_build_metadata,
         )
-        workspace = Workspace.create(
-            options,
-            context=Path(context),
-            matcher=PatternMatcher(load_dockerignore(context, path)),
-            images=bases.image,
+        workspace = Workspace.create(options.kaniko_dir)
+        parts = StageParts(
+            Extractor(
+                workspace,
+                IgnoreRules(options.snapshot.ignore_var_run, options.snapshot.ignore_paths),
+                retries=options.image_fs_extract_retry,
+                progress=progress,
+            ),
+            Snapshots.from_options(options, workspace.spool),
             dockerfile=display,
-            progress=progress,
         )
+        matcher = PatternMatcher(load_dockerignore(context, path))
+        roots: StageRoots
+        if isolation == "inplace":
+            roots = InplaceBuild(
+                parts,
+                plan,
+                context=Path(context),
+                matcher=matcher,
+                images=bases,
+                kaniko_dir=options.kaniko_dir,
+            )
+        else:
+            roots = DirectoryRoots(parts, context=Path(context), matcher=matcher, images=bases)
         images: dict[int, Image] = {}
-        inplace = InplaceBuild(workspace, plan, images) if isolation == "inplace" else None
         try:
             for stage in plan.stages:
                 log.info("Building stage %s", stage.label)
@@ -199,23 +212,17 @@ def build(
                     base = images[stage.base]
                 else:
                     base = bases.image(stage.base, stage.platform)
-                if filesystem is not None:
-                    fs = filesystem(stage, base)
-                elif inplace is not None:
-                    fs = inplace.steps(stage, base)
-                else:
-                    fs = ChrootSteps(workspace, stage, base)
-                image = build_stage(stage, base, fs, stage_opts)
+                image = build_stage(stage, base, roots.steps(stage, base), stage_opts)
                 if uses_oci_types(out.compression, base.media_type) and image.manifest().is_docker:
                     image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
                 images[stage.index] = image
+                roots.finished(stage, image)
             final = images[plan.target_index]
             if reproducible:
                 final = mutate.canonical(final, now)
             digest = write_outputs(final, destinations, out, transport, progress)
         finally:
-            if inplace is not None:
-                inplace.close(cleanup=options.cleanup)
+            roots.close(cleanup=options.cleanup)
             workspace.remove()
         log.info("Built image %s", digest)
         return BuildResult(final, digest, plan)

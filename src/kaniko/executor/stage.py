@@ -4,6 +4,10 @@ Metadata steps edit the config and add an ``empty_layer`` history entry. Steps t
 the filesystem are handed to a :class:`FilesystemSteps` implementation, which owns the
 stage's root filesystem (created lazily: a stage of metadata steps never extracts its
 base). Every history entry of one build shares one ``created`` time.
+
+The build's :class:`StageRoots` gives each stage its :class:`FilesystemSteps`: a new
+directory per stage (:class:`~kaniko.executor.filesystem.DirectoryRoots`, chroot mode)
+or the container's ``/`` (:class:`~kaniko.executor.inplace.InplaceBuild`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from kaniko.dockerfile.commands import Command, Run
@@ -33,6 +38,26 @@ class FilesystemSteps(Protocol):
 
     def finish(self) -> Sequence[Layer]:
         """Layers still pending at the end of the stage (``--single-snapshot``)."""
+        ...
+
+
+class StageRoots(Protocol):
+    """Where the stages of one build keep their root filesystems."""
+
+    def steps(self, stage: Stage, base: Image) -> FilesystemSteps:
+        """The filesystem steps of ``stage``, built on ``base``."""
+        ...
+
+    def finished(self, stage: Stage, image: Image) -> None:
+        """``stage`` is built, as ``image``."""
+        ...
+
+    def tree(self, index: int) -> Path:
+        """The root of finished stage ``index``, as ``COPY --from`` reads it."""
+        ...
+
+    def close(self, *, cleanup: bool = False) -> None:
+        """The build is over (``cleanup``: ``--cleanup`` was given)."""
         ...
 
 
