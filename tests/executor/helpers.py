@@ -2,8 +2,7 @@
 
 For stage builds: :func:`busybox_image` makes a one-layer busybox base (its layer a file,
 as a pulled layer kept on disk is), :class:`OneBase` serves it for every ``FROM``,
-:func:`stage_parts` makes what a build's stages share and :func:`build_all` builds every
-stage of a plan as the executor does.
+:func:`stage_parts` makes what a build's stages share.
 
 For the COPY/ADD step tests:
 
@@ -29,7 +28,6 @@ from kaniko.dockerfile.ast import Heredoc
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.executor.filesystem import Snapshots, StageParts
-from kaniko.executor.stage import StageOptions, StageRoots, build_stage
 from kaniko.executor.steps import CopySource, copy_step
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
@@ -37,7 +35,6 @@ from kaniko.images.empty import scratch
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import FileLayer, Image
 from kaniko.oci.platform import Platform
-from kaniko.plan import BuildPlan
 from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
 
 
@@ -67,21 +64,6 @@ def stage_parts(workspace: Workspace, ignore_paths: tuple[str, ...] = ()) -> Sta
     """The default snapshot and extraction settings, ``ignore_paths`` ignored."""
     extractor = Extractor(workspace, IgnoreRules(paths=ignore_paths))
     return StageParts(extractor, Snapshots(workspace.spool))
-
-
-def build_all(plan: BuildPlan, roots: StageRoots, bases: OneBase) -> dict[int, Image]:
-    """The image of every stage of ``plan``, built in ``roots``."""
-    images: dict[int, Image] = {}
-    for stage in plan.stages:
-        if stage.base == "scratch":
-            base = scratch(stage.platform)
-        elif isinstance(stage.base, int):
-            base = images[stage.base]
-        else:
-            base = bases.image(stage.base, stage.platform)
-        images[stage.index] = build_stage(stage, base, roots.steps(stage, base), StageOptions())
-        roots.finished(stage, images[stage.index])
-    return images
 
 
 T = 1_600_000_000_123_456_789  # mtime of every context entry, in ns (sub-second on purpose)

@@ -22,14 +22,14 @@ from kaniko.errors import UsageError
 from kaniko.executor import executor
 from kaniko.executor.filesystem import DirectoryRoots, StageParts
 from kaniko.executor.inplace import InplaceBuild
-from kaniko.executor.stage import StageOptions, StageRoots, build_stage
+from kaniko.executor.stage import StageOptions, StageRoots, build_stage, build_stages
 from kaniko.executor.workspace import Workspace
 from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
 from kaniko.plan import BuildPlan, make_plan
 from kaniko.sandbox import chroot
-from tests.executor.helpers import OneBase, build_all, busybox_image, stage_parts
+from tests.executor.helpers import OneBase, busybox_image, stage_parts
 from tests.lab.flatten import Tree, compare_trees, flatten_layers
 from tests.lab.images import busybox_rootfs
 
@@ -110,7 +110,7 @@ def _build(
     else:
         roots = DirectoryRoots(parts, context=context, matcher=None, images=bases)
     try:
-        final = build_all(plan, roots, bases)[plan.target_index]
+        final = build_stages(plan, roots, bases, StageOptions())[plan.target_index]
         tree = flatten_layers([Path(layer.path) for layer in final.layers()])
         added = len(final.layers()) - len(base.layers())
     finally:

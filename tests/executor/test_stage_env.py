@@ -14,6 +14,7 @@ import pytest
 
 from kaniko.dockerfile.parser import parse
 from kaniko.executor.filesystem import DirectoryRoots
+from kaniko.executor.stage import StageOptions, build_stages
 from kaniko.executor.workspace import Workspace
 from kaniko.images import mutate
 from kaniko.oci.config import ImageConfig
@@ -23,7 +24,7 @@ from kaniko.oci.platform import Platform
 from kaniko.plan import make_plan
 from kaniko.plan.model import Stage
 from kaniko.sandbox import chroot
-from tests.executor.helpers import OneBase, build_all, busybox_image, stage_parts
+from tests.executor.helpers import OneBase, busybox_image, stage_parts
 from tests.lab.flatten import Tree, flatten_layers
 
 PLATFORM = Platform.host()
@@ -51,7 +52,7 @@ def _build(
     roots = DirectoryRoots(stage_parts(ws), context=tmp_path, matcher=None, images=bases)
     try:
         [stage] = plan.stages
-        image = build_all(plan, roots, bases)[stage.index]
+        image = build_stages(plan, roots, bases, StageOptions())[stage.index]
         layers = [Path(layer.path) for layer in image.layers() if isinstance(layer, FileLayer)]
         return stage, image.config(), flatten_layers(layers)
     finally:

@@ -39,9 +39,16 @@ class Images(Protocol):
 
 @dataclass(frozen=True)
 class Workspace:
-    """The directory of one build: stage roots, the layer spool, the blob cache."""
+    """The directory of one build: stage roots, the layer spool, the blob cache. As a
+    context manager it is removed at the end."""
 
     base: Path
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
     @classmethod
     def create(cls, kaniko_dir: str) -> Workspace:
