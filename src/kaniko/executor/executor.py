@@ -1,11 +1,13 @@
 """The executor: ``build(options)`` turns a Dockerfile and a context into an image.
 
-1. find and parse the Dockerfile; plan the stages (base images are fetched as the planner
-   asks for their ``Env`` and ``OnBuild``, each once per platform);
+1. find and parse the Dockerfile (:func:`read_source`); plan the stages
+   (:func:`plan_build`: base images are fetched as the planner asks for their config,
+   each once per platform);
 2. check that every destination accepts pushes (unless ``--no-push`` or
-   ``--skip-push-permission-check``), before any work;
-3. build each planned stage on its base: a registry image, ``scratch`` or an earlier
-   stage's image;
+   ``--skip-push-permission-check``), before any work (:func:`check_destinations`);
+3. build each planned stage on its base, a registry image, ``scratch`` or an earlier
+   stage's image, in a work directory and the stage roots the isolation asks for
+   (:func:`stage_roots`, :func:`~kaniko.executor.stage.build_stages`);
 4. stamp the final image (``created`` now, or the epoch with ``--reproducible``) and write
    it where the options say (push, tarball, OCI layout, digest files).
 
@@ -18,31 +20,31 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.dockerfile.ast import Dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
-from kaniko.executor.stage import StageOptions, StageRoots, build_stage
+from kaniko.executor.stage import StageOptions, StageRoots, build_stages
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
-from kaniko.images.empty import scratch
 from kaniko.images.push import check_push_permissions
 from kaniko.images.remote import fetch
 from kaniko.oci.config import ImageConfig, go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
-from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, RegistryOptions
-from kaniko.plan import BuildPlan, format_plan, make_plan
+from kaniko.options import BuildOptions, OutputOptions, RegistryOptions
+from kaniko.plan import BaseImages, BuildPlan, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
@@ -125,15 +127,22 @@ def parse_destinations(options: BuildOptions) -> list[Reference]:
         raise UsageError(f"--destination: {e}") from e
 
 
-def build(
-    options: BuildOptions,
-    *,
-    transport: Transport | None = None,
-    environ: Mapping[str, str] | None = None,
-    progress: Reporter = SILENT,
-) -> BuildResult:
-    """Build (and push) the image ``options`` describe."""
-    isolation = choose_isolation(options)
+@dataclass(frozen=True)
+class Source:
+    """What the build reads: the context directory and its Dockerfile, parsed."""
+
+    context: Path
+    dockerfile_path: str  # where it was read
+    display: str  # how logs and errors name it
+    dockerfile: Dockerfile
+
+    def dockerignore(self) -> PatternMatcher:
+        """The context's ``.dockerignore`` (or the Dockerfile's own ignore file)."""
+        return PatternMatcher(load_dockerignore(str(self.context), self.dockerfile_path))
+
+
+def read_source(options: BuildOptions) -> Source:
+    """Find the context and the Dockerfile, and parse it."""
     context = context_dir(options.context)
     if options.context_sub_path:
         context = os.path.join(context, options.context_sub_path)
@@ -144,88 +153,127 @@ def build(
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
     dockerfile = parse(read_dockerfile(path), path=display)
-    platform = options.platform or Platform.host()
-    destinations = parse_destinations(options)
-    own_transport = transport is None
-    transport = transport or Transport(options.registry)
+    return Source(Path(context), path, display, dockerfile)
+
+
+def plan_build(
+    options: BuildOptions, dockerfile: Dockerfile, bases: BaseImages, environ: Mapping[str, str]
+) -> BuildPlan:
+    """Plan the stages to build; log the planner's warnings (and the plan, for debug)."""
+    plan = make_plan(
+        dockerfile,
+        build_args=options.build_arg_map(),
+        target=options.target or None,
+        skip_unused_stages=options.skip_unused_stages,
+        platform=options.platform or Platform.host(),
+        environ=environ,
+        bases=bases,
+    )
+    for warning in plan.warnings:
+        log.warning("%s", warning)
+    if log.isEnabledFor(logging.DEBUG):
+        for line in format_plan(plan).splitlines():
+            log.debug("plan: %s", line)
+    return plan
+
+
+def check_destinations(
+    out: OutputOptions, destinations: list[Reference], transport: Transport
+) -> None:
+    """Refuse destinations that do not accept pushes, before any work."""
+    if destinations and not out.no_push and not out.skip_push_permission_check:
+        check_push_permissions(transport, destinations)
+
+
+def creation_time(out: OutputOptions) -> datetime:
+    """The image's ``created``: the epoch (``SOURCE_DATE_EPOCH``) with ``--reproducible``,
+    else now."""
+    if out.reproducible:
+        return datetime.fromtimestamp(out.source_date_epoch, UTC)
+    return datetime.now(UTC)
+
+
+@contextmanager
+def stage_roots(
+    options: BuildOptions,
+    isolation: str,
+    plan: BuildPlan,
+    workspace: Workspace,
+    source: Source,
+    bases: RemoteBases,
+    progress: Reporter,
+) -> Iterator[StageRoots]:
+    """Where the stages keep their roots: directories of ``workspace``, or ``/``; closed
+    (``--cleanup``: ``/`` wiped) at the end."""
+    snap = options.snapshot
+    parts = StageParts(
+        Extractor(
+            workspace,
+            IgnoreRules(snap.ignore_var_run, snap.ignore_paths),
+            retries=options.image_fs_extract_retry,
+            progress=progress,
+        ),
+        Snapshots.from_options(options, workspace.spool),
+        dockerfile=source.display,
+    )
+    context, matcher = source.context, source.dockerignore()
+    roots: StageRoots
+    if isolation == "inplace":
+        roots = InplaceBuild(
+            parts,
+            plan,
+            context=context,
+            matcher=matcher,
+            images=bases,
+            kaniko_dir=options.kaniko_dir,
+        )
+    else:
+        roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
     try:
-        bases = RemoteBases(transport, options.registry)
-        plan = make_plan(
-            dockerfile,
-            build_args=options.build_arg_map(),
-            target=options.target or None,
-            skip_unused_stages=options.skip_unused_stages,
-            platform=platform,
-            environ=os.environ if environ is None else environ,
-            bases=bases,
-        )
-        for warning in plan.warnings:
-            log.warning("%s", warning)
-        if log.isEnabledFor(logging.DEBUG):
-            for line in format_plan(plan).splitlines():
-                log.debug("plan: %s", line)
-        out = options.output
-        if destinations and not out.no_push and not out.skip_push_permission_check:
-            check_push_permissions(transport, destinations)
-        reproducible = out.reproducible
-        if reproducible:
-            now = datetime.fromtimestamp(out.source_date_epoch, UTC)
-        else:
-            now = datetime.now(UTC)
-        stage_opts = StageOptions(
-            labels=options.labels,
-            created=go_time(now),
-            path=display,
-            force_build_metadata=options.snapshot.force_build_metadata,
-        )
-        workspace = Workspace.create(options.kaniko_dir)
-        parts = StageParts(
-            Extractor(
-                workspace,
-                IgnoreRules(options.snapshot.ignore_var_run, options.snapshot.ignore_paths),
-                retries=options.image_fs_extract_retry,
-                progress=progress,
-            ),
-            Snapshots.from_options(options, workspace.spool),
-            dockerfile=display,
-        )
-        matcher = PatternMatcher(load_dockerignore(context, path))
-        roots: StageRoots
-        if isolation == "inplace":
-            roots = InplaceBuild(
-                parts,
-                plan,
-                context=Path(context),
-                matcher=matcher,
-                images=bases,
-                kaniko_dir=options.kaniko_dir,
-            )
-        else:
-            roots = DirectoryRoots(parts, context=Path(context), matcher=matcher, images=bases)
-        images: dict[int, Image] = {}
-        try:
-            for stage in plan.stages:
-                log.info("Building stage %s", stage.label)
-                if stage.base == "scratch":
-                    base: Image = scratch(stage.platform)
-                elif isinstance(stage.base, int):
-                    base = images[stage.base]
-                else:
-                    base = bases.image(stage.base, stage.platform)
-                image = build_stage(stage, base, roots.steps(stage, base), stage_opts)
-                if uses_oci_types(out.compression, base.media_type) and image.manifest().is_docker:
-                    image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
-                images[stage.index] = image
-                roots.finished(stage, image)
-            final = images[plan.target_index]
-            if reproducible:
-                final = mutate.canonical(final, now)
-            digest = write_outputs(final, destinations, out, transport, progress)
-        finally:
-            roots.close(cleanup=options.cleanup)
-            workspace.remove()
-        log.info("Built image %s", digest)
-        return BuildResult(final, digest, plan)
+        yield roots
     finally:
-        if own_transport:
-            transport.close()
+        roots.close(cleanup=options.cleanup)
+
+
+def stage_options(options: BuildOptions, created: datetime, display: str) -> StageOptions:
+    """What every stage is built with: labels, history time, layer media types."""
+    return StageOptions(
+        labels=options.labels,
+        created=go_time(created),
+        path=display,
+        force_build_metadata=options.snapshot.force_build_metadata,
+        compression=options.output.compression,
+    )
+
+
+def build(
+    options: BuildOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Reporter = SILENT,
+) -> BuildResult:
+    """Build (and push) the image ``options`` describe, in the steps of the module docs.
+
+    ``environ`` is where a bare ``--build-arg NAME`` takes its value (default:
+    ``os.environ``); ``progress`` is told about pulls and pushes.
+    """
+    isolation = choose_isolation(options)
+    source = read_source(options)
+    destinations = parse_destinations(options)
+    environ = os.environ if environ is None else environ
+    with Transport(options.registry) as transport:
+        bases = RemoteBases(transport, options.registry)
+        plan = plan_build(options, source.dockerfile, bases, environ)
+        check_destinations(options.output, destinations, transport)
+        created = creation_time(options.output)
+        opts = stage_options(options, created, source.display)
+        with (
+            Workspace.create(options.kaniko_dir) as workspace,
+            stage_roots(options, isolation, plan, workspace, source, bases, progress) as roots,
+        ):
+            final = build_stages(plan, roots, bases, opts)[plan.target_index]
+            if options.output.reproducible:
+                final = mutate.canonical(final, created)
+            digest = write_outputs(final, destinations, options.output, transport, progress)
+    log.info("Built image %s", digest)
+    return BuildResult(final, digest, plan)
