@@ -16,11 +16,10 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   ``/proc``, ``/sys``, ``/dev``, every mount point, ``/var/run``, ``--ignore-path``, the
   workspace and the build context) and its base is extracted over it. Then its steps run
   as in chroot mode, except for RUN's runner, and the snapshots walk ``/`` minus the
-  ignore list. ``VOLUME`` only records the path in
-  the config, as in chroot mode and BuildKit: later steps' writes below it are kept (the
-  Go kaniko ignored volume paths for the rest of the stage, because its volumes were real
-  mount points); a volume path that is a mount point of the container is ignored as any
-  mount is.
+  ignore list. ``VOLUME`` only records the path in the config, as in chroot mode and
+  BuildKit: later steps' writes below it are kept (the Go kaniko ignored volume paths
+  for the rest of the stage, because its volumes were real mount points); a volume path
+  that is a mount point of the container is ignored as any mount is.
 * The wipe keeps the directories above ignored paths (``/etc`` above the mounted
   ``/etc/hosts``, ``/var`` above ``/var/run`` or a service-account token): they belong to
   the container, not to the stage, and :mod:`kaniko.executor.mountparents` makes them
