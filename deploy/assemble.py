@@ -47,21 +47,34 @@ STDLIB_NAME = f"python{VERSION}"
 
 # Top-level stdlib entries a builder never imports (GUI, tests, docs, packaging tools,
 # interactive helpers), and extension modules with no use here or heavy dependencies.
+# sqlite3 stays: the SBOM scanner reads rpm databases (rpmdb.sqlite) with it.
 PRUNED_STDLIB = frozenset(
     {
         "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3",
-        "pydoc_data", "distutils", "venv", "sqlite3", "curses", "dbm", "__phello__",
+        "pydoc_data", "distutils", "venv", "curses", "dbm", "__phello__",
         "site-packages", "dist-packages", "sitecustomize.py", "lib-dynload",
     }
 )  # fmt: skip
 PRUNED_EXTENSIONS = frozenset(
     {
-        "_tkinter", "_curses", "_curses_panel", "_dbm", "_gdbm", "_sqlite3", "readline",
+        "_tkinter", "_curses", "_curses_panel", "_dbm", "_gdbm", "readline",
         "nis", "ossaudiodev", "_crypt", "_ctypes_test", "xxlimited", "xxlimited_35",
         "_xxtestfuzz", "_testbuffer", "_testcapi", "_testclinic", "_testimportmultiple",
         "_testinternalcapi", "_testmultiphase",
     }
 )  # fmt: skip
+# site-packages paths the executor never imports, pruned to keep the image small:
+# pygments and markdown-it are rich's, for syntax highlighting and Markdown (the progress
+# display uses neither); botocore's service models except the services kaniko calls (its
+# credential chain: sts, sso, sso-oidc, signin; S3 contexts; ECR logins); dulwich's tests,
+# contrib, porcelain, server and command-line pieces (kaniko only fetches); google-auth's
+# pure-Python RSA fallback (pyasn1, pyasn1_modules), never imported beside cryptography.
+PRUNED_SITE = (
+    "pygments", "markdown_it", "mdurl", "dulwich/tests", "dulwich/contrib", "dulwich/cloud",
+    "dulwich/aiohttp", "dulwich/porcelain", "dulwich/cli.py", "dulwich/web.py",
+    "dulwich/lfs_server.py", "pyasn1", "pyasn1_modules",
+)  # fmt: skip
+BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc", "signin", "ecr", "ecr-public"})
 # Libraries glibc opens with dlopen at run time; copied when the system has them.
 DLOPENED = ("libgcc_s.so.1",)
 LAUNCHER = """\
@@ -104,8 +117,24 @@ def copy_stdlib(source: Path, dynload: Path, dest: Path) -> None:
 
 
 def copy_site(source: Path, dest: Path) -> None:
-    """Copy a ``pip install --target`` tree, without its scripts and caches."""
+    """Copy a ``pip install --target`` tree, without its scripts, caches and pruned parts."""
     shutil.copytree(source, dest, ignore=_ignore(frozenset({"bin"}), source))
+    prune_site(dest)
+
+
+def prune_site(site: Path) -> None:
+    """Remove :data:`PRUNED_SITE` and botocore's unused service models from ``site``."""
+    for rel in PRUNED_SITE:
+        path = site / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    models = site / "botocore" / "data"
+    if models.is_dir():
+        for entry in models.iterdir():
+            if entry.is_dir() and entry.name not in BOTOCORE_SERVICES:
+                shutil.rmtree(entry)
 
 
 def ldd(path: Path) -> dict[str, Path]:

@@ -16,6 +16,8 @@ declare -A PKG=(
   [openssl]=openssl
   [tar]=tar
   [unshare]=util-linux
+  [git]=git
+  [npm]=npm
 )
 missing=()
 for cmd in "${!PKG[@]}"; do
@@ -25,7 +27,17 @@ done
 if command -v busybox >/dev/null 2>&1 && ! dpkg -s busybox-static >/dev/null 2>&1; then
   missing+=(busybox-static)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Azurite, the Azure Storage emulator, comes from npm (tests/lab/objectstores.py).
+install_azurite() {
+  command -v azurite-blob >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "note: azurite is missing (not root or no npm); Azure context tests will skip" >&2
+    return 0
+  fi
+  echo "installing: azurite (npm)" >&2
+  npm install -g --no-audit --no-fund --loglevel=error azurite >&2
+}
+if [ ${#missing[@]} -eq 0 ]; then install_azurite; exit 0; fi
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "note: missing ${missing[*]} (not root or no apt-get); tests that need them will skip" >&2
@@ -35,3 +47,4 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+install_azurite

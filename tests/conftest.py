@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,23 @@ from tests.lab.registry import Registry, start_registry
 from tests.lab.tokens import TokenService, User
 
 LAB_USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
+
+# No test may reach a cloud's metadata service (a link-local address, not loopback): the
+# credential chains of kaniko.cloud stop before it or are pointed at a closed local port.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("NO_GCE_CHECK", "true")
+os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
+os.environ.setdefault("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Secrets a test registers (a fake token "t1", a password "y") are masked in every
+    later message of the same worker: forget them after each test."""
+    yield
+    from kaniko.redact import clear_secrets
+
+    clear_secrets()
 
 
 @pytest.fixture(scope="session")

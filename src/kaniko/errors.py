@@ -14,11 +14,14 @@ reference, the path). Anything else escaping to the CLI is a bug.
     │                           planner re-raises it as a DockerfileError naming the line
     ├── InvalidReferenceError   an image reference off the grammar (kaniko.refs.grammar)
     ├── ContextError            build context missing or unreadable
+    │   └── GitError            a git context could not be fetched (kaniko.context.git)
+    ├── CredentialsError        no usable cloud credentials (lists what was tried)
     ├── RegistryError           a registry answered with an error or was unreachable
     │   └── RegistryStatusError an error status and its codes (kaniko.registry.errors)
     ├── ImageError              a malformed manifest, config or layer
     │   └── DecompressionError  corrupt, truncated or mislabelled data (kaniko.oci.compress)
     ├── FilesystemError         extraction or snapshot failed
+    │   └── ArchiveTooLarge     an archive unpacks past its limit (kaniko.fs.unpack)
     └── BuildError              a step of the build failed
         └── RunError            a RUN exited non-zero (carries the exit code)
 
@@ -107,3 +110,7 @@ def with_context(exc: KanikoError, prefix: str) -> KanikoError:
         return exc
     exc.args = (f"{prefix}: {exc}", *exc.args[1:])
     return exc
+
+
+class CredentialsError(KanikoError):
+    """No usable cloud credentials were found; the message lists every source tried."""

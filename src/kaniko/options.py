@@ -12,6 +12,7 @@ The groups follow what each part of the builder needs::
     ├── cache: CacheOptions         layer cache and base-image cache
     ├── output: OutputOptions       where the image goes (push, tarball, layout, digests)
     ├── snapshot: SnapshotOptions   how filesystem changes become layers
+    ├── attest: AttestOptions       SBOM and provenance attestations
     ├── git: GitOptions             clone options for a ``git://`` context
     └── log: LogOptions             verbosity and format of the log
 """
@@ -35,6 +36,7 @@ DEFAULT_KANIKO_DIR = "/kaniko"
 DEFAULT_CONTEXT = "/workspace/"
 DEFAULT_CACHE_DIR = "/cache"
 DEFAULT_CACHE_TTL = timedelta(hours=336)
+DEFAULT_CONTEXT_SIZE_LIMIT = 10 * 1024**3  # bytes a remote context may unpack to
 
 LogLevel = Literal["panic", "fatal", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "color", "json"]
@@ -80,6 +82,11 @@ class GitOptions:
     insecure_skip_tls: bool = False
 
 
+DEFAULT_CONNECT_TIMEOUT = 30.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_REQUEST_TIMEOUT = 30 * 60.0
+
+
 @dataclass(frozen=True)
 class RegistryOptions:
     """How registries are reached, for pulls and pushes alike.
@@ -87,7 +94,10 @@ class RegistryOptions:
     ``registry_maps`` is the effective remap table: ``--registry-map`` entries, then
     ``KANIKO_REGISTRY_MAP``, then one ``index.docker.io`` entry per mirror (flag mirrors
     first, then ``KANIKO_REGISTRY_MIRROR``), each key's targets tried in order.
-    ``registry_mirrors`` keeps the mirrors as given, for display.
+    ``registry_mirrors`` keeps the mirrors as given, for display. Timeouts are seconds
+    (0: none): ``connect_timeout`` per connection attempt, ``read_timeout`` for each
+    wait on the network (no byte for that long is a stall), ``request_timeout`` for a
+    whole request, body included (a registry trickling bytes is stopped).
     """
 
     insecure: bool = False
@@ -102,6 +112,9 @@ class RegistryOptions:
     registry_maps: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
     skip_default_registry_fallback: bool = False
     image_download_retry: int = 0
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("registry_certificates", "registry_client_certs", "registry_maps"):
@@ -154,6 +167,32 @@ class SnapshotOptions:
     force_build_metadata: bool = False
 
 
+SbomFormat = Literal["spdx", "cyclonedx"]
+ProvenanceMode = Literal["min", "max"]
+SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
+PROVENANCE_MODES: tuple[ProvenanceMode, ...] = ("min", "max")
+
+
+@dataclass(frozen=True, slots=True)
+class AttestOptions:
+    """``--sbom``, ``--provenance`` and their companions.
+
+    ``sbom`` / ``provenance`` ``None`` means off. ``builder_id`` is the provenance's
+    ``runDetails.builder.id`` (``--provenance=builder-id=URI``; empty: kaniko's default).
+    """
+
+    sbom: SbomFormat | None = None
+    sbom_scan_stages: bool = False
+    sbom_file: str = ""
+    provenance: ProvenanceMode | None = None
+    builder_id: str = ""
+    provenance_file: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.sbom is not None or self.provenance is not None
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """Everything one executor run needs.
@@ -167,6 +206,7 @@ class BuildOptions:
     dockerfile: str = "Dockerfile"
     context: str = DEFAULT_CONTEXT
     context_sub_path: str = ""
+    context_size_limit: int = DEFAULT_CONTEXT_SIZE_LIMIT
     bucket: str = ""
     build_args: tuple[tuple[str, str | None], ...] = ()
     target: str = ""
@@ -183,6 +223,7 @@ class BuildOptions:
     cache: CacheOptions = field(default_factory=CacheOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
+    attest: AttestOptions = field(default_factory=AttestOptions)
     log: LogOptions = field(default_factory=LogOptions)
 
     def build_arg_map(self) -> dict[str, str | None]:

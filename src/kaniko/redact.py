@@ -11,6 +11,7 @@ imports nothing from the rest of kaniko, so any layer may use it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 MASK = "***"
@@ -68,3 +69,26 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its userinfo (or a lone token user) and any ``sig=``
+    query value (an Azure SAS signature) replaced by ``***``; other text unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority_end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index != -1:
+            authority_end = min(authority_end, index)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        userinfo, host = authority.rsplit("@", 1)
+        user, colon, _password = userinfo.partition(":")
+        authority = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    tail = _SIG.sub(lambda m: m.group(1) + MASK, tail)
+    return f"{scheme}://{authority}{tail}"
+
+
+_SIG = re.compile(r"([?&]sig=)[^&#]*", re.IGNORECASE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,32 @@ def test_bad_isolation_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--no-push", "--isolation", "vm"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "isolation" in err and "vm" in err
+
+
+def test_a_platform_list_is_a_usage_error_naming_multi_platform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    code = main(["-c", str(tmp_path), "--no-push", "--custom-platform", "linux/amd64,linux/arm64"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "error: --custom-platform: invalid platform 'linux/amd64,linux/arm64': "
+        "multi-platform builds are not supported yet; give one os/arch[/variant]\n"
+    )
+
+
+def test_a_context_sub_path_out_of_the_context_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ctx = tmp_path / "a" / "b"
+    ctx.mkdir(parents=True)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")  # what ../.. would find
+    code = main(
+        ["-c", str(ctx), "--no-push", "--context-sub-path", "../..", "--kaniko-dir",
+         str(tmp_path / "k")]
+    )  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "error: --context-sub-path ../..: leaves the build context\n"
+    )

@@ -136,3 +136,26 @@ def test_git_items() -> None:
         values.parse_git("main")
     with pytest.raises(ValueError):
         values.parse_git("single-branch=maybe")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1048576", 1048576),
+        ("512MiB", 512 * 2**20),
+        ("512MB", 512 * 2**20),
+        ("10GiB", 10 * 2**30),
+        ("1.5g", 3 * 2**29),
+        ("2T", 2 * 2**40),
+        ("64k", 65536),
+        (" 7 ", 7),
+    ],
+)
+def test_parse_size(text: str, expected: int) -> None:
+    assert values.parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "GiB", "-1", "0", "1PB", "ten", "1.5.2G"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        values.parse_size(text)

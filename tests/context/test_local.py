@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from kaniko.context import local as run_module
-from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
-from kaniko.errors import ContextError, NotSupportedYet
+from kaniko import iotools
+from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile, sub_context
+from kaniko.errors import ContextError, NotSupportedYet, UsageError
 
 
 @pytest.fixture
@@ -87,6 +88,64 @@ def test_unreadable_dockerfile(tree: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(run_module, "open", denied, raising=False)
+    monkeypatch.setattr(iotools.os, "open", denied)
     with pytest.raises(ContextError, match=r"cannot read Dockerfile .*: Permission denied"):
         read_dockerfile(str(tree / "cwdfile"))
+
+
+def test_a_fifo_dockerfile_is_refused_without_blocking(tree: Path) -> None:
+    fifo = tree / "ctx" / "Dockerfile.fifo"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(ContextError) as info:
+        read_dockerfile(str(fifo), str(tree / "ctx"))
+    assert str(info.value) == f"Dockerfile {fifo} is a FIFO, not a regular file"
+
+
+def test_a_device_is_not_a_dockerfile(tree: Path) -> None:
+    with pytest.raises(ContextError, match="is a character device, not a regular file"):
+        read_dockerfile("/dev/zero")
+
+
+SECRET = '{"auths":{"registry.example":{"auth":"c2VjcmV0OnBhc3N3b3Jk"}}}'
+
+
+def test_a_dockerfile_symlinked_out_of_the_context_is_refused(tree: Path) -> None:
+    secret = tree / "config.json"
+    secret.write_text(SECRET + "\n")
+    link = tree / "ctx" / "Dockerfile"
+    link.unlink()
+    link.symlink_to(secret)
+    with pytest.raises(ContextError) as info:
+        read_dockerfile(str(link), str(tree / "ctx"))
+    assert str(info.value) == (
+        f"Dockerfile {link} is a symlink to a file outside the build context; "
+        "only files inside the context are read"
+    )
+    assert "c2Vj" not in str(info.value)
+
+
+def test_symlinks_inside_the_context_and_explicit_paths_are_read(tree: Path) -> None:
+    inside = tree / "ctx" / "Dockerfile.link"
+    inside.symlink_to("sub/Alt")
+    assert read_dockerfile(str(inside), str(tree / "ctx")) == "FROM b\n"
+    # a --dockerfile outside the context is the user's own choice, links and all
+    outside = tree / "elsewhere"
+    outside.symlink_to(tree / "cwdfile")
+    assert read_dockerfile(str(outside), str(tree / "ctx")) == "FROM c\n"
+
+
+def test_context_sub_path_stays_inside_the_context(tree: Path) -> None:
+    ctx = str(tree / "ctx")
+    assert sub_context(ctx, "sub") == str(tree / "ctx" / "sub")
+    assert sub_context(ctx, "/sub/") == str(tree / "ctx" / "sub")  # Go's filepath.Join
+    assert sub_context(ctx, "sub/../sub") == str(tree / "ctx" / "sub")
+    for escape in ("..", "../..", "sub/../../ctx2", "../ctx/../.."):
+        with pytest.raises(UsageError) as info:
+            sub_context(ctx, escape)
+        assert str(info.value) == f"--context-sub-path {escape}: leaves the build context"
+
+
+def test_context_sub_path_through_a_symlink_out_is_refused(tree: Path) -> None:
+    (tree / "ctx" / "up").symlink_to("/")
+    with pytest.raises(UsageError, match="a symlink leads out of the build context"):
+        sub_context(str(tree / "ctx"), "up/etc")

@@ -71,6 +71,24 @@ def test_dockerfile_specific_file_wins(tmp_path: Path) -> None:
     assert load_dockerignore(tmp_path, build / "app.Dockerfile") == []
 
 
+def test_a_fifo_ignore_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".dockerignore")
+    with pytest.raises(ContextError, match=r"\.dockerignore is a FIFO, not a regular file"):
+        load_dockerignore(tmp_path, "Dockerfile")
+
+
+def test_an_ignore_file_symlinked_out_of_the_context_is_refused(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (tmp_path / "secret").write_text("token-1234\n")
+    (ctx / ".dockerignore").symlink_to(tmp_path / "secret")
+    with pytest.raises(ContextError, match="symlink to a file outside the build context"):
+        load_dockerignore(ctx, "Dockerfile")
+    (ctx / "kept").write_text("*.log\n")
+    (ctx / "Dockerfile.dockerignore").symlink_to("kept")  # inside: fine
+    assert load_dockerignore(ctx, "Dockerfile") == ["*.log"]
+
+
 def test_unreadable_ignore_file_is_a_context_error(tmp_path: Path) -> None:
     (tmp_path / ".dockerignore").mkdir()
     with pytest.raises(ContextError, match=r"\.dockerignore"):

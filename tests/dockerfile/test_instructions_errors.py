@@ -11,6 +11,13 @@ from kaniko.errors import DockerfileError
 IN_STAGE = [
     ("FOO bar", "unknown instruction: FOO"),
     ("COPPY a b", "unknown instruction: COPPY (did you mean COPY?)"),
+    # a first word unlike a keyword (a credentials file read as a Dockerfile) is not shown
+    (
+        '{"auths":{"r.io":{"auth":"c2VjcmV0"}}}',
+        "unknown instruction: the line does not start with an instruction",
+    ),
+    ("password=hunter2", "unknown instruction: the line does not start with an instruction"),
+    ("ghp_0123456789abcdef", "unknown instruction: the line does not start with an instruction"),
     ("FROM", "FROM requires either one or three arguments"),
     ("FROM a b", "FROM requires either one or three arguments"),
     ("FROM a AS b c", "FROM requires either one or three arguments"),

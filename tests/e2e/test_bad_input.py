@@ -14,8 +14,9 @@ registry and busybox base, and checks that:
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +39,76 @@ class Bad:
     expected: tuple[str, ...]
     files: dict[str, str] = field(default_factory=dict)
     exit_code: int = 1
+    arrange: Callable[[Path], None] | None = None  # changes the context (its parent: outside)
+    extra_args: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()  # must appear nowhere in stderr
+
+
+SECRET_AUTH = "c2VjcmV0LXVzZXI6aHVudGVyMg=="  # what a docker config.json holds
+
+
+def _fifo(name: str) -> Callable[[Path], None]:
+    def arrange(ctx: Path) -> None:
+        (ctx / name).unlink(missing_ok=True)
+        os.mkfifo(ctx / name)  # reading it would wait for a writer forever
+
+    return arrange
+
+
+def _dockerfile_links_out(ctx: Path) -> None:
+    secret = ctx.parent / "config.json"
+    secret.write_text('{"auths":{"registry.example":{"auth":"' + SECRET_AUTH + '"}}}\n')
+    (ctx / "Dockerfile").unlink()
+    (ctx / "Dockerfile").symlink_to(secret)
 
 
 SERVED = b"the served bytes\n"
 WRONG_SUM = "sha256:" + hashlib.sha256(b"something else").hexdigest()
 
 CASES = {
+    "context-sub-path-out-of-context": Bad(
+        "FROM {base}\n",
+        ("--context-sub-path ../..: leaves the build context",),
+        extra_args=("--context-sub-path", "../.."),
+        exit_code=2,
+    ),
+    "platform-list": Bad(
+        "FROM {base}\n",
+        ("--custom-platform", "multi-platform builds are not supported yet"),
+        extra_args=("--custom-platform", "linux/amd64,linux/arm64"),
+        exit_code=2,
+    ),
+    "base-lies-about-its-diff-id": Bad(
+        "FROM {liar}\nRUN true\n",
+        ("layer 1/1 (sha256:", "diff_id mismatch: the image config lists " + WRONG_SUM),
+    ),
+    "base-config-too-large": Bad(
+        "FROM {bigconfig}\nRUN true\n",
+        ("lab/bigconfig:latest: image config of", "bytes refused"),
+    ),
+    "nested-arg-defaults": Bad(
+        "FROM {base}\nARG A=" + "${{A:-" * 300 + "x" + "}}" * 300 + "\nRUN true\n",
+        ("Dockerfile:2: failed to process", "expansion nested too deeply"),
+    ),
+    "doubling-args": Bad(
+        "FROM {base}\nARG A0=0123456789abcdef\n"
+        + "".join(f"ARG A{i}=${{{{A{i - 1}}}}}${{{{A{i - 1}}}}}\n" for i in range(1, 40)),
+        ("Dockerfile:19: failed to process", "expansion too large"),
+    ),
+    "dockerfile-fifo": Bad(
+        "unused", ("Dockerfile", "is a FIFO, not a regular file"), arrange=_fifo("Dockerfile")
+    ),
+    "dockerignore-fifo": Bad(
+        "FROM {base}\n",
+        (".dockerignore is a FIFO, not a regular file",),
+        arrange=_fifo(".dockerignore"),
+    ),
+    "dockerfile-symlink-out-of-context": Bad(
+        "unused",
+        ("Dockerfile", "is a symlink to a file outside the build context"),
+        arrange=_dockerfile_links_out,
+        absent=(SECRET_AUTH, SECRET_AUTH.upper(), "auths", "AUTHS"),
+    ),
     "missing-source": Bad(
         "FROM {base}\nCOPY config.yml /etc/app/\n",
         ("COPY config.yml: no such file or directory in the build context", '"config.yaml"'),
@@ -96,6 +161,31 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
+def hostile_bases(registry_plain: Registry, busybox_layer: bytes) -> dict[str, str]:
+    """Base images that lie: a config listing a wrong diff_id, a 17 MiB config."""
+    from kaniko.oci.platform import Platform
+    from tests.lab.images import make_image, push_raw
+
+    host = Platform.host()
+    liar = make_image(
+        [busybox_layer], arch=host.architecture, variant=host.variant, diff_ids=[WRONG_SUM]
+    )
+    big = make_image(
+        [busybox_layer],
+        arch=host.architecture,
+        variant=host.variant,
+        config={"Labels": {"padding": "x" * (17 << 20)}},
+    )
+    with httpx.Client(timeout=60) as client:
+        push_raw(client, registry_plain.url, "lab/liar", "latest", liar)
+        push_raw(client, registry_plain.url, "lab/bigconfig", "latest", big)
+    return {
+        "liar": f"{registry_plain.host}/lab/liar:latest",
+        "bigconfig": f"{registry_plain.host}/lab/bigconfig:latest",
+    }
+
+
+@pytest.fixture(scope="module")
 def http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("served")
     (root / "served.txt").write_bytes(SERVED)
@@ -125,9 +215,15 @@ def test_bad_input_fails_cleanly(
     base_images: dict[str, str],
     registry_plain: Registry,
     http_url: str,
+    hostile_bases: dict[str, str],
 ) -> None:
     bad = CASES[name]
-    values = {"base": base_images["busybox"], "http": http_url, "registry": registry_plain.host}
+    values = {
+        "base": base_images["busybox"],
+        "http": http_url,
+        "registry": registry_plain.host,
+        **hostile_bases,
+    }
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (tmp_path / "outside.txt").write_text("outside\n")
@@ -135,6 +231,8 @@ def test_bad_input_fails_cleanly(
     for rel, text in bad.files.items():
         (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
         (ctx / rel).write_text(text)
+    if bad.arrange is not None:
+        bad.arrange(ctx)
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -145,6 +243,7 @@ def test_bad_input_fails_cleanly(
         "--dockerfile", "Dockerfile", "--context", f"dir://{ctx}",
         "--destination", f"{registry_plain.host}/{repo}:latest",
         "--kaniko-dir", str(kaniko_dir), "--verbosity", "warning", "--log-format", "text",
+        *(arg.format(**values) for arg in bad.extra_args),
     ]  # fmt: skip
     code = main(argv)
     err = capsys.readouterr().err
@@ -153,6 +252,8 @@ def test_bad_input_fails_cleanly(
     assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
     for piece in bad.expected:
         assert piece.format(**values) in errors[0]
+    for piece in bad.absent:
+        assert piece not in err
     assert not _tag_exists(registry_plain, repo, "latest")
     assert _left_over(kaniko_dir / "builds") == []  # absent when planning failed
     assert _left_over(temp) == []

@@ -26,7 +26,7 @@ from tests.lab.flatten import DIR, FILE, SYMLINK, Tree, fetch, flatten_layers
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-SIZE_LIMIT = 80 * 1024 * 1024  # uncompressed bytes
+SIZE_LIMIT = 90 * 1024 * 1024  # uncompressed bytes
 KANIKO_ENV = {
     "HOME": "/root",
     "PATH": "/usr/local/bin:/kaniko",
@@ -43,7 +43,8 @@ stdlib, dynload, site = sys.path
 names = [n.split(".", 1)[0] for n in os.listdir(dynload) if n.endswith(".so")]
 for top, _, files in os.walk(site):
     rel = os.path.relpath(top, site).replace(os.sep, ".")
-    names += [f"{rel}.{n.split('.', 1)[0]}" for n in files if n.endswith(".so")]
+    prefix = "" if rel == "." else rel + "."
+    names += [prefix + n.split(".", 1)[0] for n in files if n.endswith(".so")]
 failed = {}
 for name in sorted(names):
     if name != "zstandard._cffi":  # the cffi backend needs the cffi package: not a dependency
@@ -104,7 +105,7 @@ def test_tree_holds_only_kaniko_nsswitch_and_workspace(pulled) -> None:
     assert tree["/kaniko/bin/python3._pth"].type == FILE
 
 
-def test_size_is_under_80_mb(pulled, record_property) -> None:
+def test_size_is_under_90_mb(pulled, record_property) -> None:
     manifest, _, layers, _ = pulled
     compressed = sum(layer["size"] for layer in manifest["layers"])
     uncompressed = sum(len(gzip.decompress(path.read_bytes())) for path in layers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _processes_named(marker: str) -> list[str]:
+def _processes_named(marker: str) -> list[int]:
+    """The pids of the processes whose command line holds ``marker``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -23,7 +25,7 @@ def _processes_named(marker: str) -> list[str]:
             except OSError:
                 continue
             if marker in cmdline:
-                found.append(cmdline)
+                found.append(int(entry.name))
     return found
 
 
@@ -44,14 +46,7 @@ def test_signal_stops_the_run_and_cleans_up(
          "--kaniko-dir", str(kaniko_dir), "--log-format", "text"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        seen.append(line)
-        if "started" in line:
-            break
-        assert time.monotonic() < deadline, "".join(seen)
+    seen = _wait_for_started(proc)
     proc.send_signal(signum)
     rest, _ = proc.communicate(timeout=60)
     output = "".join(seen) + rest
@@ -61,3 +56,70 @@ def test_signal_stops_the_run_and_cleans_up(
     assert len(errors) == 1, output
     assert not _processes_named(marker)  # the RUN's process is gone
     assert list((kaniko_dir / "builds").iterdir()) == []  # the workspace is removed
+
+
+def test_the_next_build_reclaims_what_a_killed_build_left(
+    tmp_path, base_images, registry_plain
+) -> None:
+    """SIGKILL leaves the extracted root and the RUN's kaniko-run-* dir; the next build
+    (same --kaniko-dir) removes them, while a live build's directory is never touched."""
+    marker = f"sleep 5{os.getpid() % 1000}7"
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        f"FROM {base_images['busybox']}\nRUN echo started && {marker}\n"
+    )
+    kaniko_dir = tmp_path / "kaniko"
+    builds = kaniko_dir / "builds"
+    argv = [sys.executable, "-m", "kaniko.cli", "-c", str(ctx), "--no-push",
+            "--kaniko-dir", str(kaniko_dir), "--log-format", "text"]  # fmt: skip
+    killed = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    live = None
+    try:
+        _wait_for_started(killed)
+        killed.kill()  # SIGKILL: no cleanup at all
+        killed.wait(30)
+        _kill_orphans(marker)
+        left = [p for p in builds.iterdir() if p.name.startswith("build-")]
+        assert len(left) == 1
+        assert (left[0] / "stage-0" / "bin").exists()  # the extracted root
+        assert list((left[0] / "tmp").glob("kaniko-run-*"))  # the RUN's private dir
+        live = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _wait_for_started(live)  # a build that is running now: its directory must stay
+        (ctx / "Dockerfile").write_text(f"FROM {base_images['busybox']}\nENV A=1\n")
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not left[0].exists()
+        remaining = [p for p in builds.iterdir() if p.name.startswith("build-")]
+        assert len(remaining) == 1  # the live build's, untouched
+        assert (remaining[0] / "stage-0" / "bin").exists()
+    finally:
+        for proc in (killed, live):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.communicate(timeout=60)
+    assert list(builds.iterdir()) == []
+
+
+def _wait_for_started(proc: subprocess.Popen) -> list[str]:
+    """Read the build's output until its RUN prints ``started`` (not the RUN's echo line)."""
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        seen.append(line)
+        if line.rstrip().rstrip('"').endswith("] started"):
+            return seen
+        assert time.monotonic() < deadline, "".join(seen)
+    raise AssertionError("the build ended before its RUN started:\n" + "".join(seen))
+
+
+def _kill_orphans(marker: str) -> None:
+    """The RUN of a SIGKILLed build outlives it (reaping it is the sandbox's concern)."""
+    deadline = time.monotonic() + 30
+    while pids := _processes_named(marker):
+        assert time.monotonic() < deadline, f"{marker} still running"
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)

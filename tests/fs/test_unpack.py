@@ -12,7 +12,8 @@ import pytest
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.ignore import IgnoreList
-from kaniko.fs.unpack import apply_layer
+from kaniko.fs.unpack import apply_layer, extract_image
+from kaniko.oci.digest import Digest
 from tests.fs.helpers import MTIME, M, apply, layer, xattrs_of
 
 CAP = bytes.fromhex("0100000200200000000000000000000000000000")  # cap_net_bind_service=ep
@@ -286,3 +287,28 @@ def test_layer_without_padding_or_trailer_is_accepted(tmp_path: Path) -> None:
     assert (tmp_path / "b").read_bytes() == b"last member"
     with pytest.raises(FilesystemError, match="'b'"):
         apply_layer(io.BytesIO(cut[:-1]), tmp_path)  # one byte of content short
+
+
+def test_extraction_checks_each_layer_against_its_diff_id(tmp_path: Path) -> None:
+    tar = layer(M("a.txt", data=b"a\n"))
+    gz = layer(M("a.txt", data=b"a\n"), compression="gzip")
+    good = Digest.of(tar)  # the diff_id is the digest of the uncompressed tar
+    (tmp_path / "ok").mkdir()
+    extract_image([lambda: io.BytesIO(gz)], tmp_path / "ok", diff_ids=[good])
+    assert (tmp_path / "ok" / "a.txt").read_bytes() == b"a\n"
+    lie = Digest.of(b"another tar")
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(FilesystemError) as info:
+        extract_image(
+            [lambda: io.BytesIO(gz)], tmp_path / "bad", diff_ids=[lie], names=["sha256:feed"]
+        )
+    assert str(info.value) == (
+        f"layer 1/1 (sha256:feed): diff_id mismatch: the image config lists {lie}, the "
+        f"layer's content is {good}"
+    )
+
+
+def test_an_empty_layer_blob_is_checked_too(tmp_path: Path) -> None:
+    with pytest.raises(FilesystemError, match="diff_id mismatch"):
+        extract_image([lambda: io.BytesIO(b"")], tmp_path, diff_ids=[Digest.of(b"x")])
+    extract_image([lambda: io.BytesIO(b"")], tmp_path, diff_ids=[Digest.of(b"")])

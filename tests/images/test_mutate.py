@@ -275,3 +275,16 @@ def test_same_inputs_give_identical_bytes() -> None:
     assert one.raw_manifest() == two.raw_manifest()
     assert one.raw_config() == two.raw_config()
     assert mutate.canonical(one).digest() == mutate.canonical(two).digest()
+
+
+def test_a_chain_as_long_as_a_big_dockerfile_resolves_without_recursion() -> None:
+    """Each step of a build derives one image; 20 000 of them resolve in one loop."""
+    image: Image = scratch(Platform("linux", "amd64"))
+    middle: Image | None = None
+    for i in range(20_000):
+        image = mutate.add_history(image, History(created_by=f"step {i}"))
+        if i == 9_999:
+            middle = image
+    assert middle is not None and len(middle.config().history) == 10_000
+    history = image.config().history
+    assert len(history) == 20_000 and history[-1].created_by == "step 19999"

@@ -109,9 +109,11 @@ def make_image(
     variant: str = "",
     oci: bool = False,
     config: dict | None = None,
+    diff_ids: list[str] | None = None,
 ) -> BuiltImage:
-    """Config and manifest for gzip ``layers``."""
-    diff_ids = [sha256(gzip.decompress(layer)) for layer in layers]
+    """Config and manifest for gzip ``layers`` (``diff_ids`` replaces the true ones)."""
+    if diff_ids is None:
+        diff_ids = [sha256(gzip.decompress(layer)) for layer in layers]
     document: dict = {
         "architecture": arch,
         "os": "linux",

@@ -18,16 +18,50 @@ from kaniko.oci.platform import Platform
         ("linux/armhf", Platform("linux", "arm", "v7")),
         ("arm64", Platform("linux", "arm64", "")),
         ("windows/amd64", Platform("windows", "amd64", "")),
+        ("linux/arm/7", Platform("linux", "arm", "v7")),
+        ("linux/amd64/v1", Platform("linux", "amd64", "")),
+        ("linux/amd64/v3", Platform("linux", "amd64", "v3")),
+        ("linux/armel", Platform("linux", "arm", "v6")),
+        ("linux/i386", Platform("linux", "386", "")),
+        ("macos/arm64", Platform("darwin", "arm64", "")),
+        ("x86_64", Platform("linux", "amd64", "")),
+        ("linux/riscv64", Platform("linux", "riscv64", "")),
     ],
 )
 def test_parse(text: str, expected: Platform) -> None:
     assert Platform.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "linux/", "/amd64", "a/b/c/d", "linux//v7"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "linux/", "/amd64", "a/b/c/d", "linux//v7", "linux/am d64", "lin.ux/amd64", "linux/*"],
+)
 def test_parse_rejects(text: str) -> None:
     with pytest.raises(UsageError, match="invalid platform"):
         Platform.parse(text)
+
+
+def test_a_platform_list_is_refused_as_multi_platform() -> None:
+    # it used to build an image for architecture "amd64,linux", variant "arm64"
+    with pytest.raises(UsageError) as info:
+        Platform.parse("linux/amd64,linux/arm64")
+    assert str(info.value) == (
+        "invalid platform 'linux/amd64,linux/arm64': multi-platform builds are not "
+        "supported yet; give one os/arch[/variant]"
+    )
+
+
+def test_one_word_is_a_known_os_or_a_known_architecture() -> None:
+    assert Platform.parse("linux") == Platform.host()
+    assert Platform.parse("arm64") == Platform("linux", "arm64")
+    with pytest.raises(UsageError, match="unknown operating system or architecture"):
+        Platform.parse("potato")
+
+
+def test_components_are_checked_as_containerd_does() -> None:
+    with pytest.raises(UsageError) as info:
+        Platform.parse("linux/amd64/v1;rm")
+    assert "'v1;rm' is not a valid variant" in str(info.value)
 
 
 def test_str_round_trip() -> None:

@@ -8,6 +8,7 @@ truncated and corrupted blobs, a token that expires mid-build.
 from __future__ import annotations
 
 import hashlib
+import io
 
 import httpx
 import pytest
@@ -179,3 +180,176 @@ def test_v1_only_registry() -> None:
     fake.ping = httpx.Response(404)
     with pytest.raises(RegistryError, match="v1-only registries are not supported"):
         _client(fake).get_manifest("v1")
+
+
+# -- issue 10: every HTTP failure is one registry line; transient faults are retried ------
+
+
+class _Broken(httpx.SyncByteStream):
+    """A body that sends ``data`` and then fails like a reset connection."""
+
+    def __init__(self, data: bytes, error: Exception | None = None) -> None:
+        self._data = data
+        self._error = error
+
+    def __iter__(self):  # type: ignore[override]
+        yield self._data
+        if self._error is not None:
+            raise self._error
+
+
+def _routed(handler) -> RegistryClient:  # type: ignore[no-untyped-def]
+    transport = Transport(
+        RegistryOptions(), Keychain([]), http_transport=httpx.MockTransport(handler), backoff=0
+    )
+    return RegistryClient(transport, HOST, "app")
+
+
+def test_a_redirect_loop_is_one_registry_line() -> None:
+    def loop(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        return httpx.Response(307, headers={"Location": request.url.path})
+
+    with pytest.raises(RegistryError) as info:
+        _routed(loop).get_manifest("v1")
+    assert str(info.value) == (f"registry {HOST}: app:v1: too many redirects (a redirect loop?)")
+
+
+def test_one_503_on_the_ping_is_retried() -> None:
+    pings = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            pings.append(1)
+            return httpx.Response(503 if len(pings) == 1 else 200)
+        return httpx.Response(200, content=BLOB)
+
+    with _routed(handler).open_blob(BLOB_DIGEST, len(BLOB)) as f:
+        assert f.read() == BLOB
+    assert len(pings) == 2
+
+
+def test_a_ping_failing_for_good_fails_after_the_retries() -> None:
+    pings = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        pings.append(request.url.path)
+        return httpx.Response(503)
+
+    with pytest.raises(RegistryError) as info:
+        _routed(handler).get_manifest("v1")
+    assert str(info.value) == f"registry {HOST}: ping /v2/ answered HTTP 503"
+    assert pings == ["/v2/"] * 3
+
+
+def test_a_connection_reset_mid_blob_resumes_with_a_range_request() -> None:
+    ranges: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        ranges.append(request.headers.get("Range"))
+        if len(ranges) == 1:
+            reset = httpx.ReadError("connection reset by peer")
+            return httpx.Response(200, stream=_Broken(BLOB[:1200], reset))
+        start = int(request.headers["Range"].removeprefix("bytes=").removesuffix("-"))
+        return httpx.Response(
+            206,
+            content=BLOB[start:],
+            headers={"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"},
+        )
+
+    with _routed(handler).open_blob(BLOB_DIGEST, len(BLOB)) as f:
+        assert f.read() == BLOB
+    assert ranges == [None, "bytes=1200-"]
+
+
+def test_a_truncated_body_resumes_and_a_registry_without_ranges_is_skipped_over() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        calls.append(request.headers.get("Range"))
+        body = BLOB[:700] if len(calls) == 1 else BLOB  # then the whole blob, Range ignored
+        return httpx.Response(200, content=body)
+
+    seen: list[int] = []
+    with _routed(handler).open_blob(BLOB_DIGEST, len(BLOB), seen.append) as f:
+        assert f.read() == BLOB
+    assert calls == [None, "bytes=700-"]
+    assert sum(seen) == len(BLOB)  # progress counts each byte once
+
+
+def test_a_blob_that_keeps_breaking_fails_after_the_retries() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        return httpx.Response(200, stream=_Broken(b"", httpx.ReadError("connection reset")))
+
+    client = _routed(handler)
+    with pytest.raises(ImageError) as info, client.open_blob(BLOB_DIGEST, len(BLOB)) as f:
+        f.read()
+    assert str(info.value) == (
+        f"{HOST}/app@{BLOB_DIGEST}: truncated: got 0 of {len(BLOB)} bytes (connection reset)"
+    )
+
+
+def test_a_manifest_above_4_mib_is_refused_without_reading_it() -> None:
+    class Endless(httpx.SyncByteStream):
+        def __iter__(self):  # type: ignore[override]
+            while True:
+                yield b" " * 65536
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        return httpx.Response(200, stream=Endless())
+
+    with pytest.raises(ImageError) as info:
+        _routed(handler).get_manifest("v1")
+    assert str(info.value) == (
+        f"{HOST}/app:v1: manifest larger than 4 MiB (the limit containerd applies too)"
+    )
+
+
+def test_an_upload_answer_without_location_is_a_registry_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/" or request.method == "POST":
+            return httpx.Response(200 if request.url.path == "/v2/" else 202)
+        return httpx.Response(404)
+
+    with pytest.raises(RegistryError) as info:
+        _routed(handler).upload_blob(lambda: io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert str(info.value) == (
+        f"registry {HOST}: app@{BLOB_DIGEST}: upload answer without a Location header"
+    )
+
+
+def test_a_token_service_sending_nonsense_is_a_registry_error() -> None:
+    challenge = 'Bearer realm="https://registry.test/token",service="fake"'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        if request.url.path == "/token":
+            return httpx.Response(200, json=["not", "an", "object"])
+        return httpx.Response(200, content=b"{}")
+
+    with pytest.raises(RegistryError, match="token service sent no token"):
+        _routed(handler).get_manifest("v1")
+
+
+def test_permanent_faults_are_not_retried() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    with pytest.raises(RegistryError, match="CERTIFICATE_VERIFY_FAILED"):
+        _routed(handler).get_manifest("v1")
+    assert calls == ["/v2/", "/v2/app/manifests/v1"]

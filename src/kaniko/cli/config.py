@@ -32,13 +32,17 @@ from kaniko.cli import values
 from kaniko.cli.flags import BY_LONG
 from kaniko.cli.logging_setup import parse_format, parse_level
 from kaniko.cli.parser import ParsedArgs
+from kaniko.context.spec import parse_spec
 from kaniko.errors import UsageError
 from kaniko.oci.platform import Platform
 from kaniko.options import (
     COMPRESSIONS,
     DEFAULT_KANIKO_DIR,
+    PROVENANCE_MODES,
     ROOT_MODES,
+    SBOM_FORMATS,
     SNAPSHOT_MODES,
+    AttestOptions,
     BuildOptions,
     CacheOptions,
     GitOptions,
@@ -117,7 +121,17 @@ def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
         registry_maps={k: tuple(t) for k, t in maps.items()},
         skip_default_registry_fallback=v["skip_default_registry_fallback"],
         image_download_retry=v["image_download_retry"],
+        connect_timeout=_seconds(v, "registry_connect_timeout"),
+        read_timeout=_seconds(v, "registry_read_timeout"),
+        request_timeout=_seconds(v, "registry_request_timeout"),
     )
+
+
+def _seconds(v: Mapping[str, Any], name: str) -> float:
+    value: float = v[name].total_seconds()
+    if value < 0:
+        raise UsageError(f"--{name.replace('_', '-')}: must not be negative")
+    return value
 
 
 def _git(items: list[list[tuple[str, str]]]) -> GitOptions:
@@ -158,12 +172,74 @@ def _source_date_epoch(environ: Mapping[str, str]) -> int:
         raise UsageError(f"SOURCE_DATE_EPOCH={text!r}: {e}") from e
 
 
+_FALSE = ("", "false", "0")
+_TRUE = ("true", "1")
+
+
+def _sbom(text: str) -> Any:
+    value = text.strip().lower()
+    if value in _FALSE:
+        return None
+    if value in _TRUE:
+        return "spdx"
+    value = value.removeprefix("format=")
+    return _choice(value, SBOM_FORMATS, "sbom")
+
+
+def _provenance(text: str) -> tuple[Any, str]:
+    """``--provenance`` value → (mode or None, builder id)."""
+    value = text.strip()
+    if value.lower() in _FALSE:
+        return None, ""
+    if value.lower() in _TRUE:
+        return "min", ""
+    if value in PROVENANCE_MODES:
+        return value, ""
+    mode, builder_id = "min", ""
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if key == "mode" and sep:
+            mode = _choice(val.strip(), PROVENANCE_MODES, "provenance")
+        elif key == "builder-id" and sep and val.strip():
+            builder_id = val.strip()
+        else:
+            raise UsageError(
+                f'invalid argument "{text}" for "--provenance" flag: want mode=min|max '
+                "and optionally builder-id=URI, comma-separated"
+            )
+    return mode, builder_id
+
+
+def attest_options(v: dict[str, Any]) -> AttestOptions:
+    """``--sbom``, ``--provenance`` and their companions, validated."""
+    sbom = _sbom(v["sbom"])
+    mode, builder_id = _provenance(v["provenance"])
+    if v["sbom_file"] and sbom is None:
+        raise UsageError("--sbom-file needs --sbom")
+    if v["sbom_scan_stages"] and sbom is None:
+        raise UsageError("--sbom-scan-stages needs --sbom")
+    if v["provenance_file"] and mode is None:
+        raise UsageError("--provenance-file needs --provenance")
+    return AttestOptions(
+        sbom=sbom,
+        sbom_scan_stages=v["sbom_scan_stages"],
+        sbom_file=v["sbom_file"],
+        provenance=mode,
+        builder_id=builder_id,
+        provenance_file=v["provenance_file"],
+    )
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
     renamed = _deprecated(parsed)
     platform_text = renamed["custom_platform"]
-    platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    try:
+        platform = Platform.parse(platform_text) if platform_text else Platform.host()
+    except UsageError as exc:
+        raise UsageError(f"--custom-platform: {exc}") from None
     kaniko_dir = v["kaniko_dir"]
     if kaniko_dir == DEFAULT_KANIKO_DIR:
         kaniko_dir = environ.get("KANIKO_DIR") or DEFAULT_KANIKO_DIR
@@ -190,6 +266,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         dockerfile=v["dockerfile"],
         context=v["context"],
         context_sub_path=v["context_sub_path"],
+        context_size_limit=v["context_size_limit"],
         bucket=v["bucket"],
         build_args=tuple(v["build_arg"]),
         target=v["target"],
@@ -222,6 +299,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
             ignore_paths=tuple(v["ignore_path"]),
             force_build_metadata=v["force_build_metadata"],
         ),
+        attest=attest_options(v),
         log=log_options(parsed),
     )
     validate(opts)
@@ -243,6 +321,7 @@ def validate(opts: BuildOptions) -> None:
             "please specify a path to the build context with the --context flag or a bucket "
             "with the --bucket flag"
         )
+    parse_spec(opts.context, opts.bucket)  # an unknown prefix is a usage error; hides secrets
     for flag, path in (
         ("--image-name-with-digest-file", out.image_name_with_digest_file),
         ("--image-name-tag-with-digest-file", out.image_name_tag_with_digest_file),

@@ -4,10 +4,12 @@ Names, short forms, types and defaults are kaniko's (``cmd/executor/cmd/root.go`
 ``kind`` says how a value is read:
 
 - ``bool``: ``--x``, ``--x=true``, ``--x=false`` (Go's ``strconv.ParseBool`` spellings);
-- ``str`` / ``int`` / ``duration``: one value, the last one given wins;
+- ``str`` / ``int`` / ``duration`` / ``size``: one value, the last one given wins;
 - ``multi``: repeatable, every value appended as given;
 - ``kv``: repeatable ``key=value`` into a map; ``kmv``: repeatable ``a=b;c=d``;
-- ``git``: repeatable ``key=value`` clone options.
+- ``git``: repeatable ``key=value`` clone options;
+- ``optional``: ``--x`` alone means ``bare``, ``--x=value`` gives a value (pflag's
+  ``NoOptDefVal``); the next word is never taken.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ Kind = Literal[
     "str",
     "int",
     "duration",
+    "size",
     "multi",
     "kv",
     "client-cert",
@@ -31,6 +34,7 @@ Kind = Literal[
     "git",
     "build-arg",
     "label",
+    "optional",
 ]
 
 BUILD = "Build flags"
@@ -38,9 +42,10 @@ OUTPUT = "Output and push flags"
 REGISTRY = "Registry flags"
 CACHE = "Cache flags"
 SNAPSHOT = "Snapshot flags"
+ATTEST = "Attestation flags (SBOM and provenance)"
 LOGGING = "Logging flags"
 DEPRECATED = "Deprecated aliases (they warn)"
-GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, LOGGING, DEPRECATED)
+GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, ATTEST, LOGGING, DEPRECATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Flag:
     dest: str = ""
     hidden: bool = False
     replacement: str = ""  # set on a deprecated alias: the flag to use instead
+    bare: str = ""  # kind "optional": the value of the flag given without one
 
     @property
     def attr(self) -> str:
@@ -80,6 +86,8 @@ FLAGS: tuple[Flag, ...] = (
     _f("context", "str", BUILD, "Build context: a directory or a source URL", "/workspace/",
        short="c"),
     _f("context-sub-path", "str", BUILD, "Sub path within the given context", ""),
+    _f("context-size-limit", "size", BUILD, "Most bytes a remote context (archive, bucket "
+       "object, git tree) may unpack to, e.g. 500MiB or 20GiB", "10GiB"),
     _f("bucket", "str", BUILD, "GCS bucket of the context tarball", "", short="b", hidden=True),
     _f("build-arg", "build-arg", BUILD, "ARG value: NAME=value, or NAME to take it from the "
        "environment; repeatable"),
@@ -130,6 +138,14 @@ FLAGS: tuple[Flag, ...] = (
     _f("skip-default-registry-fallback", "bool", REGISTRY,
        "Fail instead of falling back to the original registry when no mirror has the image"),
     _f("image-download-retry", "int", REGISTRY, "Retries of a remote image download", 0),
+    _f("registry-connect-timeout", "duration", REGISTRY,
+       "Give up connecting to a registry after this long (0: never)", timedelta(seconds=30)),
+    _f("registry-read-timeout", "duration", REGISTRY,
+       "Give up on a registry that sends or takes no byte for this long (0: never)",
+       timedelta(seconds=60)),
+    _f("registry-request-timeout", "duration", REGISTRY,
+       "Give up on one registry request (a blob with its body) after this long (0: never)",
+       timedelta(minutes=30)),
 
     _f("cache", "bool", CACHE, "Use the layer cache"),
     _f("cache-repo", "str", CACHE, "Repository of cached layers ('oci:PATH': a local layout)",
@@ -148,6 +164,16 @@ FLAGS: tuple[Flag, ...] = (
     _f("ignore-var-run", "bool", SNAPSHOT, "Leave /var/run out of snapshots", True),
     _f("ignore-path", "multi", SNAPSHOT, "Path left out of snapshots; repeatable"),
     _f("force-build-metadata", "bool", SNAPSHOT, "Add a layer for every command, even empty"),
+
+    _f("sbom", "optional", ATTEST, "Attach an SBOM of the image's packages: spdx (SPDX 2.3 "
+       "JSON, the default) or cyclonedx (CycloneDX 1.6 JSON)", "", bare="spdx"),
+    _f("sbom-scan-stages", "bool", ATTEST, "Also attach an SBOM of every intermediate stage"),
+    _f("sbom-file", "str", ATTEST, "Also write the SBOM statement to this file", ""),
+    _f("provenance", "optional", ATTEST, "Attach SLSA provenance v1: mode=min (the default) "
+       "or mode=max (adds build args, labels and the build steps), [,builder-id=URI]", "",
+       bare="mode=min"),
+    _f("provenance-file", "str", ATTEST, "Also write the provenance statement to this file",
+       ""),
 
     _f("verbosity", "str", LOGGING, "Log level: trace, debug, info, warn, error, fatal, panic",
        "info", short="v"),
@@ -173,6 +199,7 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "str": str,
     "int": values.parse_int,
     "duration": values.parse_duration,
+    "size": values.parse_size,
     "multi": str,
     "kv": values.parse_key_value,
     "client-cert": values.parse_client_cert,
@@ -180,12 +207,14 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "git": values.parse_git,
     "build-arg": values.parse_build_arg,
     "label": values.parse_label,
+    "optional": str,
 }
 
 _METAVARS: dict[Kind, str] = {
     "str": "string",
     "int": "int",
     "duration": "duration",
+    "size": "size",
     "multi": "string",
     "kv": "key=value",
     "client-cert": "reg=cert,key",
@@ -193,6 +222,7 @@ _METAVARS: dict[Kind, str] = {
     "git": "key=value",
     "build-arg": "NAME[=value]",
     "label": "key=value",
+    "optional": "[=value]",
 }
 
 

@@ -22,6 +22,7 @@ from kaniko.cli.notyet import check_supported
 from kaniko.cli.parser import format_help, parse_argv
 from kaniko.errors import KanikoError, UsageError
 from kaniko.redact import redact
+from kaniko.registry.network import cancel_all
 
 log = logging.getLogger("kaniko.cli")
 
@@ -75,15 +76,22 @@ class Terminated(BaseException):
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    cancel_all()  # wake upload/download threads blocked on a socket: they end at once
     raise Terminated
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    cancel_all()
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kaniko`` and ``executor`` scripts; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    previous = None
+    previous = previous_int = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
         return run(args, _prog())
     except KanikoError as exc:
@@ -103,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         reset_logging()
 
 

@@ -18,9 +18,6 @@ Getter = Callable[[BuildOptions], object]
 
 
 NOT_YET: dict[str, Getter] = {
-    # build context and environment
-    "--bucket": lambda o: o.bucket,
-    "--git": lambda o: o.git,
     # cache
     "--cache": lambda o: o.cache.enabled,
     "--cache-repo": lambda o: o.cache.repo,

@@ -74,6 +74,8 @@ def normalize(argv: Sequence[str]) -> _Normalized:
         if not explicit:
             if flag.kind == "bool":
                 value = "true"
+            elif flag.kind == "optional":
+                value = flag.bare
             elif i < len(argv):
                 value = argv[i]
                 i += 1
@@ -128,6 +130,8 @@ def _help_text(flag: Flag) -> str:
         text += f" (default {format_duration(default)})"
     elif flag.kind == "bool" and default:
         text += " (default true)"
+    elif flag.kind == "size":
+        text += f' (default "{default}")'
     elif flag.kind in {"str", "int"} and default not in ("", None):
         text += f' (default "{default}")' if flag.kind == "str" else f" (default {default})"
     return text

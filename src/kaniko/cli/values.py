@@ -68,6 +68,22 @@ def parse_source_date_epoch(text: str) -> int:
     return seconds
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """A byte count: ``1048576``, ``512MB``, ``10GiB``, ``1.5G`` (K, M, G, T; with ``i``
+    or without, powers of 1024 either way, as for memory limits)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError("want a size such as 500MiB, 10GiB or a number of bytes")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    value = int(number * 1024 ** " KMGT".index(unit or " "))
+    if value <= 0:
+        raise ValueError("the size must be positive")
+    return value
+
+
 def parse_duration(text: str) -> timedelta:
     """Go's ``time.ParseDuration``: ``336h``, ``1h30m``, ``1.5h``, ``90s``, ``-2m``, ``0``."""
     return timedelta(microseconds=parse_go_duration(text) / 1000)

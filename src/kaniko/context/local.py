@@ -3,7 +3,8 @@
 ``--context`` names a directory (plain path or ``dir://path``); other sources (``tar://``,
 ``git://``, ``s3://``, ``gs://``, ``https://``) are not built yet. ``--dockerfile`` is
 looked up as the Go kaniko does: as given (absolute, or relative to the working
-directory) if it exists, else inside the context.
+directory) if it exists, else inside the context. It is read only if it is a regular file,
+and, when it lies in the context, only if it resolves inside the context.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import posixpath
 import re
 
-from kaniko.errors import ContextError, NotSupportedYet
+from kaniko.errors import ContextError, NotSupportedYet, UsageError
+from kaniko.iotools import is_inside, read_regular_file
 
 _URL = re.compile(r"^https?://")
 _LOCAL_PREFIX = "dir://"
@@ -26,6 +28,23 @@ def context_dir(context: str) -> str:
         scheme = context.split("://", 1)[0]
         raise NotSupportedYet(f"not supported yet: --context {scheme}:// (local directories only)")
     return context
+
+
+def sub_context(context: str, sub_path: str) -> str:
+    """The directory ``--context-sub-path`` names inside ``context``; it may not leave it.
+
+    As Go's ``filepath.Join``, a leading ``/`` is taken inside the context. ``..`` that
+    climbs out, or a symlink in the context that leads out, is a :class:`UsageError`: the
+    context is untrusted input, and a build must not read the host around it.
+    """
+    joined = os.path.normpath(os.path.join(context, sub_path.lstrip("/")))
+    if not is_inside(joined, context):
+        raise UsageError(f"--context-sub-path {sub_path}: leaves the build context")
+    if os.path.exists(joined) and not is_inside(
+        os.path.realpath(joined), os.path.realpath(context)
+    ):
+        raise UsageError(f"--context-sub-path {sub_path}: a symlink leads out of the build context")
+    return joined
 
 
 def resolve_dockerfile(dockerfile: str, context: str, cwd: str | None = None) -> tuple[str, str]:
@@ -50,13 +69,13 @@ def resolve_dockerfile(dockerfile: str, context: str, cwd: str | None = None) ->
     )
 
 
-def read_dockerfile(path: str) -> str:
-    """The Dockerfile's text; bytes that are not UTF-8 survive as surrogate escapes."""
-    if os.path.isdir(path):
-        raise ContextError(f"{path}: is a directory, not a Dockerfile")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ContextError(f"cannot read Dockerfile {path}: {exc.strerror}") from exc
+def read_dockerfile(path: str, context: str | None = None) -> str:
+    """The Dockerfile's text; bytes that are not UTF-8 survive as surrogate escapes.
+
+    It must be a regular file. One that lies in ``context`` must also resolve inside it
+    (a context is untrusted input: its ``Dockerfile`` may be a symlink to a secret); one
+    outside the context is a path the user gave, read as given.
+    """
+    within = context if context is not None and is_inside(path, context) else None
+    data = read_regular_file(path, "Dockerfile", within=within)
     return data.decode("utf-8", errors="surrogateescape")

@@ -8,7 +8,9 @@ The semantics are moby's, shared by Docker, BuildKit and the Go kaniko:
 * :class:`PatternMatcher` is ``patternmatcher.New`` + ``MatchesOrParentMatches`` (what the Go
   kaniko calls): ``*`` and ``?`` stop at ``/``, ``**`` spans directories, ``[...]`` classes
   negate with ``^`` only, ``\\`` escapes; a path is excluded when it or one of its parent
-  directories matches, and the last matching pattern decides (``!`` re-includes);
+  directories matches, and the last matching pattern decides (``!`` re-includes); a
+  pattern's regex is matched in time linear in the path, as Go's engine does
+  (:mod:`kaniko.dockerfile.linear_regex`), however many ``**/`` it has;
 * :func:`walk_context` lists what a build context keeps, pruning excluded trees that no
   exception can reach into, and keeping an excluded directory as the parent of a re-included
   file (as BuildKit sends it).
@@ -23,7 +25,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kaniko.dockerfile import patterns as gp
+from kaniko.dockerfile.linear_regex import compile_linear, needs_linear
 from kaniko.errors import ContextError
+from kaniko.iotools import is_inside, read_regular_file
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +60,8 @@ def load_dockerignore(
 
     ``<Dockerfile>.dockerignore`` beside the Dockerfile wins over ``<context>/.dockerignore``
     (BuildKit's and kaniko's rule); a relative ``dockerfile`` is taken inside ``context_dir``.
-    Without either file there are no patterns.
+    Without either file there are no patterns. The file must be a regular file, and one in
+    the context must resolve inside it (see :func:`~kaniko.iotools.read_regular_file`).
     """
     context = os.fspath(context_dir)
     candidates: list[str] = []
@@ -66,11 +71,8 @@ def load_dockerignore(
     for path in candidates:
         if not os.path.lexists(path):
             continue
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as err:
-            raise ContextError(f"cannot read {path}: {err.strerror or err}") from err
+        within = context if is_inside(path, context) else None
+        data = read_regular_file(path, "ignore file", within=within)
         _log.info("Using dockerignore file: %s", path)
         return parse_dockerignore(data.decode("utf-8", "surrogateescape"))
     return []
@@ -95,7 +97,9 @@ class _Pattern:
             bare = tail[1:] if tail.startswith("/") else None
             self.match = lambda path: path.endswith(tail) or path == bare
         else:
-            self.match = re.compile(gp.go_regex_to_python(source), re.ASCII).match
+            python = gp.go_regex_to_python(source)
+            compiled = re.compile(python, re.ASCII)  # also proves the source well formed
+            self.match = compile_linear(python) if needs_linear(python) else compiled.match
         self.prefix = gp.literal_prefix(text, kind)
         # Patterns whose only wildcards are '*' and '?' match paths of exactly as many
         # components as they have, each component on its own: enough to rule out subtrees.
@@ -118,7 +122,8 @@ class _Pattern:
 
 def _component_matcher(part: str) -> Callable[[str], object]:
     source = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)
-    return re.compile(source).fullmatch
+    source = f"\\A{source}\\Z"
+    return compile_linear(source) if needs_linear(source) else re.compile(source).match
 
 
 def _clean(path: str) -> str:

@@ -98,9 +98,18 @@ def split_stages(dockerfile: Dockerfile) -> tuple[tuple[Arg, ...], tuple[StageDe
     return tuple(meta), tuple(StageDef(f, tuple(cmds)) for f, cmds in stages)
 
 
+# What an error may repeat as an unknown instruction's name: a word shaped like a keyword
+# (the longest real one, HEALTHCHECK, has 11 letters).
+_KEYWORD_LIKE = re.compile(r"[A-Za-z]{1,12}")
+
+
 def _parse(node: Node) -> From | Command:
     parser = _PARSERS.get(node.cmd.lower())
     if parser is None:
+        if not _KEYWORD_LIKE.fullmatch(node.cmd):
+            # Not shown: a file that is not a Dockerfile (a credentials file, a key) must
+            # not have its first line printed in a log.
+            raise NodeError("unknown instruction: the line does not start with an instruction")
         message = f"unknown instruction: {node.cmd.upper()}"
         close = difflib.get_close_matches(node.cmd.lower(), INSTRUCTIONS, n=1, cutoff=0.75)
         raise NodeError(f"{message} (did you mean {close[0].upper()}?)" if close else message)

@@ -102,6 +102,15 @@ class ShellLex:
         )
 
 
+QUOTED_MAX = 80  # characters of a word an error message repeats
+
+
 def _go_quote(text: str) -> str:
-    """Quote ``text`` for a message, close to Go's ``%q`` (printable characters kept)."""
-    return json.dumps(text, ensure_ascii=False)
+    """Quote ``text`` for a message, close to Go's ``%q`` (printable characters kept).
+
+    A word longer than :data:`QUOTED_MAX` is cut (``…`` after the quote), so a hostile
+    word cannot turn the one-line error into megabytes.
+    """
+    if len(text) <= QUOTED_MAX:
+        return json.dumps(text, ensure_ascii=False)
+    return json.dumps(text[:QUOTED_MAX], ensure_ascii=False) + "…"

@@ -19,6 +19,11 @@ _SPACES = frozenset(
 )
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _MISSING_BRACE = "syntax error: missing '}'"
+# Bounds on hostile words (BuildKit has none; Go's growable stacks hide the nesting one):
+# ``${A:-${A:-…}}`` recurses once per level, and ``A1=${A0}${A0}``, ``A2=${A1}${A1}`` …
+# doubles a value per line. No real Dockerfile comes near either.
+MAX_NESTING = 64
+MAX_SUBSTITUTED = 1 << 20  # bytes of variable values one word may take in
 
 
 class Knobs(Protocol):
@@ -33,6 +38,10 @@ class Knobs(Protocol):
 
 class LexError(Exception):
     """An expansion failure, before the word is named in the message."""
+
+
+class _LimitError(LexError):
+    """A word past :data:`MAX_NESTING` or :data:`MAX_SUBSTITUTED`: reported as it is."""
 
 
 class Fields:
@@ -84,6 +93,8 @@ class Expansion:
         self.raw_escapes = lex.raw_escapes
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
+        self.depth = 0
+        self.substituted = 0
 
     def peek(self) -> str | None:
         return self.src[self.pos] if self.pos < len(self.src) else None
@@ -97,7 +108,14 @@ class Expansion:
     def lookup(self, name: str) -> tuple[str, bool]:
         if name in self.env:
             self.matched.add(name)
-            return self.env[name], True
+            value = self.env[name]
+            self.substituted += len(value)
+            if self.substituted > MAX_SUBSTITUTED:
+                raise _LimitError(
+                    f"expansion too large: variables add more than {MAX_SUBSTITUTED} "
+                    "bytes to one word"
+                )
+            return value, True
         self.unmatched.add(name)
         return "", False
 
@@ -241,12 +259,17 @@ class Expansion:
 
     def closing(self, stop: str, raw_escapes: bool, missing: str) -> str:
         """Expand the word part of a ``${...}`` up to ``stop``."""
+        if self.depth >= MAX_NESTING:
+            raise _LimitError(f"expansion nested too deeply: more than {MAX_NESTING} levels")
+        self.depth += 1
         try:
             return self.until(stop, raw_escapes)[0]
-        except LexError:
-            if self.peek() is None:
+        except LexError as err:
+            if self.peek() is None and not isinstance(err, _LimitError):
                 raise LexError(missing) from None
             raise
+        finally:
+            self.depth -= 1
 
     def modifier(self, name: str, op: str) -> str:
         null_is_unset = op == ":"

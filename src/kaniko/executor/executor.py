@@ -1,15 +1,21 @@
 """The executor: ``build(options)`` turns a Dockerfile and a context into an image.
 
-1. find and parse the Dockerfile (:func:`read_source`); plan the stages
-   (:func:`plan_build`: base images are fetched as the planner asks for their config,
-   each once per platform);
+1. fetch the context if it is remote, find and parse the Dockerfile (:func:`read_source`);
+   plan the stages (:func:`plan_build`: base images are fetched as the planner asks for
+   their config, each once per platform);
 2. check that every destination accepts pushes (unless ``--no-push`` or
    ``--skip-push-permission-check``), before any work (:func:`check_destinations`);
 3. build each planned stage on its base, a registry image, ``scratch`` or an earlier
    stage's image, in a work directory and the stage roots the isolation asks for
    (:func:`stage_roots`, :func:`~kaniko.executor.stage.build_stages`);
-4. stamp the final image (``created`` now, or the epoch with ``--reproducible``) and write
-   it where the options say (push, tarball, OCI layout, digest files).
+4. stamp the final image (``created`` now, or the epoch with ``--reproducible``), attest
+   it if asked (:func:`attest_image`), and write it where the options say (push, tarball,
+   OCI layout, digest files).
+
+Everything the build writes lives in its work directory under ``<kaniko-dir>/builds``
+(:mod:`kaniko.executor.workdirs`); for the build's duration :data:`tempfile.tempdir`
+points there too (:func:`temporary_files_in`). Work directories of builds that were
+killed are reclaimed on start.
 
 The library never exits and never configures logging; errors are
 :class:`~kaniko.errors.KanikoError` subclasses with one clear line.
@@ -20,36 +26,44 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kaniko.context.local import context_dir, read_dockerfile, resolve_dockerfile
+from kaniko.attest.materials import Materials, collecting
+from kaniko.context.fetch import prepare_context
+from kaniko.context.local import read_dockerfile, resolve_dockerfile
 from kaniko.dockerfile.ast import Dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
+from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
+from kaniko.images.index import ImageIndex
 from kaniko.images.push import check_push_permissions
-from kaniko.images.remote import fetch
-from kaniko.oci.config import ImageConfig, go_time
+from kaniko.oci.config import go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, OutputOptions, RegistryOptions
+from kaniko.options import BuildOptions, OutputOptions
 from kaniko.plan import BaseImages, BuildPlan, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
 from kaniko.registry.transport import Transport
 from kaniko.sandbox.detect import in_container
+
+if TYPE_CHECKING:
+    from kaniko.executor.attest import Attested
 
 log = logging.getLogger(__name__)
 
@@ -61,38 +75,7 @@ class BuildResult:
     image: Image
     digest: Digest
     plan: BuildPlan
-
-
-class RemoteBases:
-    """Base images from registries, each fetched once per (reference, platform).
-
-    The planner's :class:`~kaniko.plan.BaseImages`: it asks for configs while planning;
-    the stages then extract the same images.
-    """
-
-    def __init__(self, transport: Transport, options: RegistryOptions) -> None:
-        self._transport = transport
-        self._options = options
-        self._cache: dict[tuple[str, str], Image] = {}
-
-    def image(self, reference: str, platform: Platform) -> Image:
-        key = (reference, str(platform))
-        if key not in self._cache:
-            ref = Reference.parse(reference)
-            log.info("Retrieving image manifest %s", reference)
-            reg = self._options
-            self._cache[key] = fetch(
-                self._transport,
-                ref,
-                platform,
-                maps=reg.registry_maps,
-                fallback=not reg.skip_default_registry_fallback,
-                retries=reg.image_download_retry,
-            )
-        return self._cache[key]
-
-    def config(self, reference: str, platform: Platform) -> ImageConfig:
-        return self.image(reference, platform).config()
+    index: ImageIndex | None = None  # with --sbom/--provenance: what was pushed
 
 
 def in_executor_image() -> bool:
@@ -120,6 +103,15 @@ def choose_isolation(options: BuildOptions) -> str:
     return "chroot"
 
 
+def context_relative(path: str, context: str, display: str) -> str:
+    """The Dockerfile's path as the provenance names it: relative to the context when it
+    is inside it (as BuildKit's ``filename``), so the build's directory does not show."""
+    rel = os.path.relpath(path, os.path.realpath(context))
+    if rel.startswith("..") or os.path.isabs(rel):
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(context))
+    return display if rel.startswith("..") else rel
+
+
 def parse_destinations(options: BuildOptions) -> list[Reference]:
     try:
         return [Reference.parse(d) for d in options.output.destinations]
@@ -134,6 +126,7 @@ class Source:
     context: Path
     dockerfile_path: str  # where it was read
     display: str  # how logs and errors name it
+    text: str  # as read
     dockerfile: Dockerfile
 
     def dockerignore(self) -> PatternMatcher:
@@ -141,19 +134,16 @@ class Source:
         return PatternMatcher(load_dockerignore(str(self.context), self.dockerfile_path))
 
 
-def read_source(options: BuildOptions) -> Source:
-    """Find the context and the Dockerfile, and parse it."""
-    context = context_dir(options.context)
-    if options.context_sub_path:
-        context = os.path.join(context, options.context_sub_path)
+def read_source(options: BuildOptions, context: str) -> Source:
+    """Find the Dockerfile in the (local, prepared) ``context`` and parse it."""
     if options.snapshot.use_new_run:
         log.info(
             "--use-new-run: not needed, every snapshot already detects changes from "
             "file metadata without reading contents"
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
-    dockerfile = parse(read_dockerfile(path), path=display)
-    return Source(Path(context), path, display, dockerfile)
+    text = read_dockerfile(path, context)
+    return Source(Path(context), path, display, text, parse(text, path=display))
 
 
 def plan_build(
@@ -194,28 +184,44 @@ def creation_time(out: OutputOptions) -> datetime:
 
 
 @contextmanager
+def temporary_files_in(directory: Path) -> Iterator[None]:
+    """Point :mod:`tempfile` (process-global, on purpose) at ``directory`` until the end:
+    every temporary file of the build, the RUN sandbox's and libraries' too, then lies
+    in its work directory, so that removing it, or reclaiming it after a SIGKILL, takes
+    all, and none lands in ``/tmp``, which an in-place build gives to the image."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(directory)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
+def stage_parts(
+    options: BuildOptions, workspace: Workspace, display: str, progress: Reporter
+) -> StageParts:
+    """What every stage's filesystem steps share: extraction and snapshot settings."""
+    snap = options.snapshot
+    extractor = Extractor(
+        workspace,
+        IgnoreRules(snap.ignore_var_run, snap.ignore_paths),
+        retries=options.image_fs_extract_retry,
+        progress=progress,
+    )
+    return StageParts(extractor, Snapshots.from_options(options, workspace.spool), display)
+
+
+@contextmanager
 def stage_roots(
     options: BuildOptions,
     isolation: str,
     plan: BuildPlan,
-    workspace: Workspace,
+    parts: StageParts,
     source: Source,
     bases: RemoteBases,
-    progress: Reporter,
 ) -> Iterator[StageRoots]:
-    """Where the stages keep their roots: directories of ``workspace``, or ``/``; closed
+    """Where the stages keep their roots: directories of the workspace, or ``/``; closed
     (``--cleanup``: ``/`` wiped) at the end."""
-    snap = options.snapshot
-    parts = StageParts(
-        Extractor(
-            workspace,
-            IgnoreRules(snap.ignore_var_run, snap.ignore_paths),
-            retries=options.image_fs_extract_retry,
-            progress=progress,
-        ),
-        Snapshots.from_options(options, workspace.spool),
-        dockerfile=source.display,
-    )
     context, matcher = source.context, source.dockerignore()
     roots: StageRoots
     if isolation == "inplace":
@@ -246,6 +252,40 @@ def stage_options(options: BuildOptions, created: datetime, display: str) -> Sta
     )
 
 
+def attest_image(
+    options: BuildOptions,
+    plan: BuildPlan,
+    final: Image,
+    images: Mapping[int, Image],
+    roots: StageRoots,
+    extractor: Extractor,
+    destinations: Sequence[Reference],
+    source: Source,
+    materials: Materials,
+    times: tuple[datetime, datetime],
+) -> Attested:
+    """``--sbom`` and ``--provenance``: the index of ``final`` and its attestations
+    (``times``: when the build started and when it was created)."""
+    from kaniko.executor.attest import BuildFacts, attest  # only when asked
+
+    started, created = times
+    reproducible = options.output.reproducible
+    facts = BuildFacts(
+        dockerfile_path=context_relative(
+            source.dockerfile_path, str(source.context), source.display
+        ),
+        dockerfile_bytes=source.text.encode("utf-8", "surrogateescape"),
+        build_args=options.build_arg_map(),
+        labels=dict(options.labels),
+        target=options.target,
+        materials=materials,
+        started=created if reproducible else started,
+        finished=created if reproducible else datetime.now(UTC),
+        reproducible=reproducible,
+    )
+    return attest(options.attest, plan, final, images, roots, extractor, destinations, facts)
+
+
 def build(
     options: BuildOptions,
     *,
@@ -255,25 +295,44 @@ def build(
     """Build (and push) the image ``options`` describe, in the steps of the module docs.
 
     ``environ`` is where a bare ``--build-arg NAME`` takes its value (default:
-    ``os.environ``); ``progress`` is told about pulls and pushes.
+    ``os.environ``); ``progress`` is told about pulls and pushes. What the build opens
+    is closed at the end, in reverse order.
     """
-    isolation = choose_isolation(options)
-    source = read_source(options)
-    destinations = parse_destinations(options)
     environ = os.environ if environ is None else environ
-    with Transport(options.registry) as transport:
+    with ExitStack() as opened:
+        materials = opened.enter_context(collecting(Materials()))
+        started = datetime.now(UTC)
+        isolation = choose_isolation(options)
+        context = opened.enter_context(closing(prepare_context(options)))
+        source = read_source(options, context.path)
+        destinations = parse_destinations(options)
+        transport = opened.enter_context(Transport(options.registry))
         bases = RemoteBases(transport, options.registry)
         plan = plan_build(options, source.dockerfile, bases, environ)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
+        workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
+        opened.enter_context(temporary_files_in(workspace.tmp))
+        parts = stage_parts(options, workspace, source.display, progress)
+        roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         opts = stage_options(options, created, source.display)
-        with (
-            Workspace.create(options.kaniko_dir) as workspace,
-            stage_roots(options, isolation, plan, workspace, source, bases, progress) as roots,
-        ):
-            final = build_stages(plan, roots, bases, opts)[plan.target_index]
-            if options.output.reproducible:
-                final = mutate.canonical(final, created)
-            digest = write_outputs(final, destinations, options.output, transport, progress)
+        images = build_stages(plan, roots, bases, opts)
+        final = images[plan.target_index]
+        if options.output.reproducible:
+            final = mutate.canonical(final, created)
+        attested = None
+        if options.attest.enabled:
+            times = (started, created)
+            attested = attest_image(
+                options, plan, final, images, roots, parts.extractor, destinations, source,
+                materials, times,
+            )  # fmt: skip
+            final = attested.index.images()[0]
+        index = attested.index if attested is not None else None
+        digest = write_outputs(
+            final, destinations, options.output, transport, progress, index=index
+        )
+        if attested is not None:
+            attested.write_files()
     log.info("Built image %s", digest)
-    return BuildResult(final, digest, plan)
+    return BuildResult(final, digest, plan, index)

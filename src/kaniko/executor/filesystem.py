@@ -177,17 +177,22 @@ class DirectorySteps:
         self.runner = runner
         self._source = root
         self._root: Path | None = None
+        self._ignore: IgnoreFn = lambda rel: False
         self._snapshotter: Snapshotter | None = None
 
     def root(self) -> Path:
         """The stage's root, made ready now if no step needed it yet."""
         return self._ready()[0]
 
+    def tree(self) -> tuple[Path, IgnoreFn]:
+        """The stage's root (made ready now if need be) and what its snapshots ignore."""
+        return self._ready()[0], self._ignore
+
     def _ready(self) -> tuple[Path, Snapshotter]:
         if self._root is None or self._snapshotter is None:
             root, ignore = self._source.prepare()
             self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
-            self._root = root
+            self._root, self._ignore = root, ignore
         return self._root, self._snapshotter
 
     def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
@@ -353,6 +358,10 @@ class DirectoryRoots:
         if steps is None:
             raise BuildError(f"COPY --from: stage {index} was not built")
         return steps.root()
+
+    def where(self, index: int) -> tuple[Path, IgnoreFn] | None:
+        steps = self._built.get(index)
+        return None if steps is None else steps.tree()
 
     def close(self, *, cleanup: bool = False) -> None:
         """Nothing to release: the stage directories go with the workspace."""

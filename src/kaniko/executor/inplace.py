@@ -34,11 +34,10 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   file system) a stage is kept by extracting its image there instead.
 
 Before anything touches ``/``, :func:`kaniko.executor.preload.preload` loads what the running
-process will need, so that the image being built cannot break the tool building it. For
-the same reason, while the build owns ``/`` the process's temporary directory
-(``tempfile.tempdir``, process-global on purpose) is a directory of the workspace: ``/tmp``
-is the image's now, so a temporary file of this process, ours or a library's, would be
-wiped with it or land in a snapshot.
+process will need, so that the image being built cannot break the tool building it. The
+process's temporary files are not in ``/tmp`` either (it is the image's now: they would
+be wiped with it or land in a snapshot): the executor points ``tempfile`` at the
+workspace for the whole build.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from kaniko.dockerfile.commands import Run
@@ -140,10 +138,6 @@ class InplaceBuild(DirectoryRoots):
         self.saved: dict[int, Path] = {}
         self._in_root: set[int] = set()  # stages built in the root
         self._images: dict[int, Image] = {}
-        self._tempdir = tempfile.tempdir  # see the module docs
-        private_tmp = workspace.base / "tmp"
-        private_tmp.mkdir(exist_ok=True)
-        tempfile.tempdir = str(private_tmp)
         if root == ROOT:
             preload()
         log.info("Building in place: stages that RUN use %s as their root", root)
@@ -170,6 +164,17 @@ class InplaceBuild(DirectoryRoots):
         if index in self._in_root:
             return self.keep(index)
         return super().tree(index)
+
+    def where(self, index: int) -> tuple[Path, IgnoreFn] | None:
+        """A stage built in place: the root while it holds the stage (minus the ignore
+        list), else its kept tree, else None (wiped); others as in chroot mode."""
+        if index not in self._in_root:
+            return super().where(index)
+        if self.occupant == index:
+            return self.root, self.ignore.ignored_rel
+        if index in self.saved:
+            return self.saved[index], lambda rel: False
+        return None
 
     # -- who holds the root ---------------------------------------------------------------
     def _left(self, index: int, after: int) -> list[Edge]:
@@ -225,12 +230,11 @@ class InplaceBuild(DirectoryRoots):
         return target
 
     def close(self, *, cleanup: bool = False) -> None:
-        """Remove the kept stages; restore the process's temporary directory.
+        """Remove the kept stages.
 
         With ``cleanup`` (``--cleanup``) the root is wiped too (except the ignore list),
         so the container can run another build from a clean ``/``.
         """
-        tempfile.tempdir = self._tempdir
         if cleanup and self.occupant is not None:
             log.info("Cleaning up %s", self.root)
             wipe_root(self.root, ignore=self.ignore)

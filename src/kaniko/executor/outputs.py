@@ -6,9 +6,11 @@ import logging
 from collections.abc import Sequence
 
 from kaniko.executor.digestfiles import write_digest_files
-from kaniko.images.layout import write_oci_layout
-from kaniko.images.push import push
+from kaniko.images.index import ImageIndex
+from kaniko.images.layout import write_oci_layout, write_oci_layout_index
+from kaniko.images.push import push, push_index
 from kaniko.images.tarball import write_docker_tarball
+from kaniko.images.tarball_index import write_index_tarball
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
 from kaniko.options import OutputOptions
@@ -25,23 +27,37 @@ def write_outputs(
     output: OutputOptions,
     transport: Transport,
     progress: Reporter = SILENT,
+    *,
+    index: ImageIndex | None = None,
 ) -> Digest:
-    """Push and write everything ``output`` asks for; returns the manifest digest."""
-    digest = image.digest()
+    """Push and write everything ``output`` asks for; returns the pushed digest.
+
+    With ``index`` (an image with attestations) the index is what every sink gets and
+    its digest is the one returned and written to the digest files, as BuildKit reports
+    ``containerimage.digest``.
+    """
+    digest = index.digest() if index is not None else image.digest()
     if output.tar_path:
         tags = [str(d) for d in destinations] or ["image:latest"]
-        write_docker_tarball(image, output.tar_path, tags)
+        if index is not None:
+            write_index_tarball(index, output.tar_path, tags)
+        else:
+            write_docker_tarball(image, output.tar_path, tags)
         log.info("Wrote docker tarball %s", output.tar_path)
     if output.oci_layout_path:
         ref_name = destinations[0].tag if destinations and destinations[0].tag else None
-        write_oci_layout(image, output.oci_layout_path, ref_name)
+        if index is not None:
+            write_oci_layout_index(index, output.oci_layout_path, ref_name)
+        else:
+            write_oci_layout(image, output.oci_layout_path, ref_name)
         log.info("Wrote OCI layout %s", output.oci_layout_path)
     if output.no_push:
         log.info("Skipping push to container registry due to --no-push flag")
     elif destinations:
-        push(
+        push_item = push if index is None else push_index
+        push_item(
             transport,
-            image,
+            image if index is None else index,  # type: ignore[arg-type]
             destinations,
             retries=output.push_retry,
             ignore_immutable_tags=output.push_ignore_immutable_tag_errors,

@@ -48,6 +48,8 @@ LAZY_MODULES = (
     "pwd", "grp", "fcntl", "resource", "termios",
     # codecs of layers and progress output
     "isal.igzip", "isal.isal_zlib", "zstandard", "rich.console", "rich.progress",
+    # SBOM scanning: rpm databases are SQLite files
+    "sqlite3",
 )  # fmt: skip
 CODECS = ("idna", "punycode", "ascii", "latin-1", "utf-8", "utf-8-sig", "utf-16", "utf-32")
 DLOPENED = ("libgcc_s.so.1",)

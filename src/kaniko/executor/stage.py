@@ -25,6 +25,7 @@ from typing import Protocol
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.executor import metadata
 from kaniko.executor.workspace import Images
+from kaniko.fs.inventory import IgnoreFn
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.oci.config import History, ImageConfig
@@ -60,6 +61,12 @@ class StageRoots(Protocol):
 
     def tree(self, index: int) -> Path:
         """The root of finished stage ``index``, as ``COPY --from`` reads it."""
+        ...
+
+    def where(self, index: int) -> tuple[Path, IgnoreFn] | None:
+        """Where finished stage ``index``'s files lie now, moved nowhere (``--sbom``
+        scans them there), and what there is not the stage's; None if the build kept
+        none (its image holds them)."""
         ...
 
     def close(self, *, cleanup: bool = False) -> None:

@@ -1,7 +1,9 @@
 """One build's work directory, and extracting images into roots under it.
 
 :class:`Workspace` is the directory (``<kaniko dir>/builds/build-*``): stage roots, the
-layer spool and the blob cache live there, and it is removed when the build ends.
+layer spool, the blob cache and the build's temporary files live there; it is locked
+while the build runs and removed when the build ends (:mod:`kaniko.executor.workdirs`
+reclaims those of builds that were killed).
 :class:`Extractor` extracts an image into a root, applying the ignore list of that root
 (:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
 read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import extract_image
 from kaniko.iotools import CHUNK, TeeReader
@@ -39,10 +42,11 @@ class Images(Protocol):
 
 @dataclass(frozen=True)
 class Workspace:
-    """The directory of one build: stage roots, the layer spool, the blob cache. As a
-    context manager it is removed at the end."""
+    """The directory of one build: stage roots, the layer spool, the blob cache, the
+    temporary files. As a context manager it is removed at the end."""
 
     base: Path
+    work: WorkDir | None = None  # its lock (None: a directory made by hand)
 
     def __enter__(self) -> Workspace:
         return self
@@ -52,17 +56,22 @@ class Workspace:
 
     @classmethod
     def create(cls, kaniko_dir: str) -> Workspace:
-        """A new workspace under ``<kaniko_dir>/builds`` (the temporary directory if that
-        cannot be made)."""
-        parent = Path(kaniko_dir) / "builds"
+        """A workspace in a new work directory under ``<kaniko_dir>/builds`` (under the
+        temporary directory if that cannot be made; see :mod:`kaniko.executor.workdirs`)."""
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            work = claim(Path(kaniko_dir) / "builds")
         except OSError:
-            parent = Path(tempfile.gettempdir())
-        base = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
+            work = claim(Path(tempfile.gettempdir()) / "kaniko-builds")
+        base = work.path
         (base / "spool").mkdir()
         (base / "blobs").mkdir()
-        return cls(base)
+        (base / "tmp").mkdir()
+        return cls(base, work)
+
+    @property
+    def tmp(self) -> Path:
+        """Where the build's temporary files go (RUN steps' ``kaniko-run-*`` among them)."""
+        return self.base / "tmp"
 
     @property
     def spool(self) -> Path:
@@ -80,7 +89,10 @@ class Workspace:
         return root
 
     def remove(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.work is not None:
+            self.work.release()
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,8 @@ class Extractor:
             root,
             ignore=self.ignore_list(root) if ignore is None else ignore,
             retries=self.retries,
+            diff_ids=[layer.diff_id for layer in layers],
+            names=[str(layer.digest) for layer in layers],
         )
 
     def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:

@@ -49,9 +49,16 @@ class LayerApplier:
     """Applies the members of one layer, in order, to ``root``."""
 
     def __init__(
-        self, root: str, ignore: IgnoreList | None, stats: UnpackStats, notices: Notices
+        self,
+        root: str,
+        ignore: IgnoreList | None,
+        stats: UnpackStats,
+        notices: Notices,
+        *,
+        whiteouts: bool = True,
     ) -> None:
         self.root = root
+        self.whiteouts = whiteouts  # False: ``.wh.`` names are ordinary entries (a context)
         self.ignore = ignore
         self.stats = stats
         self.notices = notices
@@ -66,17 +73,21 @@ class LayerApplier:
         try:
             self._apply(tar, member)
         except _Refused as e:
-            raise FilesystemError(f"layer entry {member.name!r}: {e}") from None
+            raise FilesystemError(f"{self.label} entry {member.name!r}: {e}") from None
         except (ImageError, tarfile.TarError) as e:
-            raise FilesystemError(f"layer entry {member.name!r}: {e}") from e
+            raise FilesystemError(f"{self.label} entry {member.name!r}: {e}") from e
         except OSError as e:
             reason = e.strerror or str(e)
-            raise FilesystemError(f"layer entry {member.name!r}: {reason}") from e
+            raise FilesystemError(f"{self.label} entry {member.name!r}: {reason}") from e
+
+    @property
+    def label(self) -> str:
+        return "layer" if self.whiteouts else "archive"
 
     def _apply(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         rel = self._clean(member.name)
         parent_lex, base = posixpath.split(rel)
-        if base.startswith(WHITEOUT_PREFIX):
+        if self.whiteouts and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parent_lex, base)
             return
         if not rel:

@@ -6,7 +6,8 @@ their manifest descriptors. :class:`ComposedImage` turns parts into manifest and
 bytes; its manifest is built from the config digest and the layer descriptors and written
 as go-containerregistry's JSON (:mod:`kaniko.oci.canonical`). :class:`LazyImage` defers
 building the parts until something asks, so a chain of mutations over a remote base
-touches the registry once, and only if the result is used.
+touches the registry once, and only if the result is used; a chain of any length is
+resolved in one loop.
 """
 
 from __future__ import annotations
@@ -131,17 +132,33 @@ class ComposedImage:
 
 
 class LazyImage:
-    """An image whose parts are built by ``build`` the first time anything is asked."""
+    """``change`` applied to the parts of ``base``, computed the first time anything is asked.
 
-    def __init__(self, build: Callable[[], ImageParts]) -> None:
-        self._build: Callable[[], ImageParts] | None = build
+    A build derives one image per Dockerfile step, so chains are as long as the Dockerfile
+    (10 000 steps and more). Resolving one walks down to the nearest image that is already
+    resolved and applies the pending changes upwards in a loop: no recursion, and no
+    intermediate image is kept, so memory stays that of one image whatever the length.
+    """
+
+    def __init__(self, base: Image, change: Callable[[ImageParts], ImageParts]) -> None:
+        self._base: Image | None = base
+        self._change: Callable[[ImageParts], ImageParts] | None = change
         self._image: ComposedImage | None = None
 
     def _resolved(self) -> ComposedImage:
         if self._image is None:
-            assert self._build is not None
-            self._image = ComposedImage(self._build())
-            self._build = None  # drop the closure (and the base it holds)
+            pending: list[Callable[[ImageParts], ImageParts]] = []
+            node: Image | None = self
+            while isinstance(node, LazyImage) and node._image is None:
+                assert node._change is not None
+                pending.append(node._change)
+                node = node._base
+            assert node is not None
+            parts = parts_of(node)
+            for change in reversed(pending):
+                parts = change(parts)
+            self._image = ComposedImage(parts)
+            self._base = self._change = None  # drop the chain below (and what it holds)
         return self._image
 
     def parts(self) -> ImageParts:

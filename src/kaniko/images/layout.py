@@ -7,7 +7,9 @@ and renamed into place (blobs already present are kept); then ``index.json`` is 
 atomically with the image's descriptor appended, tagged with
 ``org.opencontainers.image.ref.name`` when a name is given (an entry with the same name is
 replaced, as ``skopeo copy`` does). The Go kaniko rewrites ``index.json`` from scratch on
-every build; appending keeps what else the directory holds.
+every build; appending keeps what else the directory holds. :func:`write_oci_layout_index`
+adds an image index (several platforms, attestation manifests) the same way, nested
+under one ``index.json`` entry.
 
 :func:`read_oci_layout` opens an image of a layout as a source: manifest and config are read
 and verified at once, layer blobs are verified each time they are streamed.
@@ -22,11 +24,12 @@ from pathlib import Path
 
 from kaniko.errors import FilesystemError, ImageError
 from kaniko.fs.atomic import atomic_file, write_atomic
+from kaniko.images.index import ImageIndex, Manifested, manifest_blobs
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.config import ImageConfig
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, copy_verified, digest_problem
-from kaniko.oci.image import FileLayer, Image, RawImage, described_layers
+from kaniko.oci.image import FileLayer, Image, RawImage
 from kaniko.oci.manifest import Index, Manifest, parse_manifest
 from kaniko.oci.platform import Platform
 
@@ -50,20 +53,39 @@ def write_oci_layout(image: Image, path: str, ref_name: str | None = None) -> De
         raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from exc
 
 
-def _write(image: Image, path: str, ref_name: str | None) -> Descriptor:
+def write_oci_layout_index(index: ImageIndex, path: str, ref_name: str | None = None) -> Descriptor:
+    """Add ``index`` (its images and artifacts, nested) to the OCI layout at ``path``.
+
+    ``index.json`` gets one entry, the nested index, as BuildKit's ``oci`` exporter writes
+    it; :func:`read_oci_layout` resolves it for a platform, skipping attestations.
+    """
+    try:
+        return _write(index, path, ref_name)
+    except OSError as exc:
+        raise FilesystemError(f"cannot write the OCI layout {path}: {exc}") from None
+
+
+def _write(item: Image | ImageIndex, path: str, ref_name: str | None) -> Descriptor:
     os.makedirs(path, exist_ok=True)
     _ensure_marker(path)
-    manifest = image.manifest()
-    for desc, layer in described_layers(image):
-        target = blob_path(path, desc.digest)
-        if _present(target, desc.size):
-            continue
-        with layer.open_compressed() as source, atomic_file(target) as out:
-            copy_verified(source, out, desc.digest, desc.size, f"blob {desc.digest}")
-    _write_bytes_blob(path, image.raw_config(), manifest.config)
-    raw_manifest = image.raw_manifest()
+    children: list[Manifested] = (
+        [e.item for e in item.entries] if isinstance(item, ImageIndex) else [item]
+    )
+    for child in children:
+        for blob in manifest_blobs(child):
+            desc = blob.descriptor
+            target = blob_path(path, desc.digest)
+            if _present(target, desc.size):
+                continue
+            with blob.open() as source, atomic_file(target) as out:
+                copy_verified(source, out, desc.digest, desc.size, f"blob {desc.digest}")
+        if isinstance(item, ImageIndex):
+            raw_child = child.raw_manifest()
+            child_desc = Descriptor(child.media_type, child.digest(), len(raw_child))
+            _write_bytes_blob(path, raw_child, child_desc)
+    raw_manifest = item.raw_manifest()
     annotations = {REF_NAME: ref_name} if ref_name else {}
-    entry = Descriptor(image.media_type, image.digest(), len(raw_manifest), annotations=annotations)
+    entry = Descriptor(item.media_type, item.digest(), len(raw_manifest), annotations=annotations)
     _write_bytes_blob(path, raw_manifest, entry)
     _update_index(path, entry, ref_name)
     return entry

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from kaniko.errors import ImageError
-from kaniko.images.composed import ImageParts, LazyImage, parts_of
+from kaniko.images.composed import ImageParts, LazyImage
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.config import History, ImageConfig, go_time
 from kaniko.oci.digest import Digest
@@ -34,7 +34,7 @@ ConfigChange = ImageConfig | Callable[[ImageConfig], ImageConfig]
 
 
 def _derive(image: Image, change: Callable[[ImageParts], ImageParts]) -> Image:
-    return LazyImage(lambda: change(parts_of(image)))
+    return LazyImage(image, change)
 
 
 def append(image: Image, layer: Layer, history: History | None = None) -> Image:

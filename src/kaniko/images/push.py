@@ -11,7 +11,6 @@ destination N times with backoff; ``--push-ignore-immutable-tag-errors`` turns t
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -19,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from kaniko.errors import RegistryError
+from kaniko.images.index import Blob, ImageIndex, manifest_blobs
 from kaniko.oci.digest import Digest
-from kaniko.oci.image import Image, Layer
+from kaniko.oci.image import Image
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.reference import Reference
 from kaniko.registry.client import RegistryClient
@@ -65,7 +65,42 @@ def push(
     progress: Reporter = SILENT,
 ) -> PushResult:
     """Push ``image`` to every destination; returns the manifest digest."""
-    result = PushResult(image.digest())
+    return _push_all(
+        transport, image, destinations, retries, backoff, ignore_immutable_tags, progress
+    )
+
+
+def push_index(
+    transport: Transport,
+    index: ImageIndex,
+    destinations: Sequence[Reference],
+    *,
+    retries: int = 0,
+    backoff: float = 1.0,
+    ignore_immutable_tags: bool = False,
+    progress: Reporter = SILENT,
+) -> PushResult:
+    """Push ``index`` (its images, artifact manifests and itself) to every destination.
+
+    Each destination repository gets every blob and every manifest by digest, then the
+    index under the destination's tag (or digest): a reader never sees an index whose
+    entries are missing.
+    """
+    return _push_all(
+        transport, index, destinations, retries, backoff, ignore_immutable_tags, progress
+    )
+
+
+def _push_all(
+    transport: Transport,
+    item: Image | ImageIndex,
+    destinations: Sequence[Reference],
+    retries: int,
+    backoff: float,
+    ignore_immutable: bool,
+    progress: Reporter,
+) -> PushResult:
+    result = PushResult(item.digest())
     pushed_repos: dict[str, list[str]] = {}  # registry -> repositories that hold the blobs
     groups: dict[tuple[str, str], list[Reference]] = {}
     for ref in destinations:
@@ -73,17 +108,13 @@ def push(
     for (registry, repository), refs in groups.items():
         for attempt in range(retries + 1):
             try:
-                _push_repository(
-                    transport,
-                    image,
-                    registry,
-                    repository,
-                    refs,
+                target = _Target(
+                    RegistryClient(transport, registry, repository, push=True),
                     pushed_repos.get(registry, []),
                     result,
-                    ignore_immutable_tags,
                     progress,
                 )
+                _push_repository(target, item, refs, ignore_immutable)
                 break
             except RegistryError as e:
                 if attempt >= retries:
@@ -97,61 +128,71 @@ def push(
     return result
 
 
-def _mount_sources(
-    layer: Layer, registry: str, repository: str, earlier: list[str]
-) -> tuple[str, ...]:
-    sources: list[str] = []
-    origin = getattr(layer, "source", None)
-    if origin and origin[0] == registry and origin[1] != repository:
-        sources.append(origin[1])
-    sources.extend(r for r in earlier if r != repository and r not in sources)
-    return tuple(sources)
+@dataclass
+class _Target:
+    """One destination repository being pushed to."""
 
+    client: RegistryClient
+    earlier: list[str]  # repositories of the same registry that hold our blobs already
+    result: PushResult
+    progress: Reporter
 
-def _push_repository(
-    transport: Transport,
-    image: Image,
-    registry: str,
-    repository: str,
-    refs: list[Reference],
-    earlier: list[str],
-    result: PushResult,
-    ignore_immutable: bool,
-    progress: Reporter,
-) -> None:
-    client = RegistryClient(transport, registry, repository, push=True)
+    def mount_sources(self, blob: Blob) -> tuple[str, ...]:
+        repository = self.client.repository
+        sources: list[str] = []
+        origin = blob.source
+        if origin and origin[0] == self.client.registry and origin[1] != repository:
+            sources.append(origin[1])
+        sources.extend(r for r in self.earlier if r != repository and r not in sources)
+        return tuple(sources)
 
-    def upload(layer: Layer) -> None:
-        sources = _mount_sources(layer, registry, repository, earlier)
-        task = progress.task(f"push {layer.digest.short()}", layer.size)
+    def upload(self, blob: Blob) -> None:
+        desc = blob.descriptor
+        task = self.progress.task(f"push {desc.digest.short()}", desc.size)
         try:
-            how = client.upload_blob(
-                layer.open_compressed,
-                layer.digest,
-                layer.size,
-                mount_from=sources,
+            how = self.client.upload_blob(
+                blob.open,
+                desc.digest,
+                desc.size,
+                mount_from=self.mount_sources(blob),
                 progress=task.advance,
             )
         finally:
             task.done()
-        result.blobs[f"{repository}@{layer.digest}"] = how
-        log.debug("%s/%s: layer %s %s", registry, repository, layer.digest.short(), how)
+        self.result.blobs[f"{self.client.repository}@{desc.digest}"] = how
+        log.debug(
+            "%s/%s: blob %s %s",
+            self.client.registry,
+            self.client.repository,
+            desc.digest.short(),
+            how,
+        )
 
-    layers = list(image.layers())
-    with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
-        for future in [pool.submit(upload, layer) for layer in layers]:
-            future.result()
-    raw_config = image.raw_config()
-    config_digest = image.manifest().config.digest
-    client.upload_blob(lambda: io.BytesIO(raw_config), config_digest, len(raw_config))
-    raw = image.raw_manifest()
+    def upload_all(self, blobs: Sequence[Blob]) -> None:
+        unique = list({b.descriptor.digest: b for b in blobs}.values())
+        with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
+            for future in [pool.submit(self.upload, b) for b in unique]:
+                future.result()
+
+
+def _push_repository(
+    target: _Target, item: Image | ImageIndex, refs: list[Reference], ignore_immutable: bool
+) -> None:
+    if isinstance(item, ImageIndex):
+        children = [entry.item for entry in item.entries]
+        target.upload_all([blob for child in children for blob in manifest_blobs(child)])
+        for child in children:
+            target.client.put_manifest(str(child.digest()), child.raw_manifest(), child.media_type)
+    else:
+        target.upload_all(manifest_blobs(item))
+    raw = item.raw_manifest()
     for ref in refs:
-        target = ref.tag if ref.tag is not None else str(ref.digest)
+        tag = ref.tag if ref.tag is not None else str(ref.digest)
         try:
-            client.put_manifest(target, raw, image.media_type)
+            target.client.put_manifest(tag, raw, item.media_type)
         except RegistryError as e:
             if ignore_immutable and any(m in str(e) for m in IMMUTABLE_TAG_MESSAGES):
                 log.warning("%s: tag is immutable; ignoring as asked", ref)
                 continue
             raise
-        log.info("Pushed %s@%s", ref.name, result.digest)
+        log.info("Pushed %s@%s", ref.name, target.result.digest)

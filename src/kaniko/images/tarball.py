@@ -30,7 +30,7 @@ from kaniko.oci.digest import Digest, Hasher
 from kaniko.oci.image import Image, described_layers
 from kaniko.refs import DEFAULT_TAG, InvalidReferenceError, parse_tagged
 
-_FORMAT = tarfile.PAX_FORMAT  # plain ustar headers unless a blob is over 8 GiB
+TAR_FORMAT = tarfile.PAX_FORMAT  # plain ustar headers unless a blob is over 8 GiB
 _TRUNCATED = "unexpected end of data"  # what tarfile says when a source runs short
 
 
@@ -85,16 +85,21 @@ def write_docker_tarball(image: Image, path: str, tags: Sequence[str]) -> None:
     index = tarball_manifest(image, tags)
     raw_config = image.raw_config()
     try:
-        with atomic_file(path) as out, tarfile.open(fileobj=out, mode="w", format=_FORMAT) as tar:
-            _add(tar, config_name(manifest.config.digest), io.BytesIO(raw_config), manifest.config)
+        with (
+            atomic_file(path) as out,
+            tarfile.open(fileobj=out, mode="w", format=TAR_FORMAT) as tar,
+        ):
+            add_member(
+                tar, config_name(manifest.config.digest), io.BytesIO(raw_config), manifest.config
+            )
             seen: set[Digest] = set()
             for desc, layer in layers:
                 if desc.digest in seen:
                     continue
                 seen.add(desc.digest)
                 with layer.open_compressed() as blob:
-                    _add(tar, layer_name(desc.digest, desc.media_type), blob, desc)
-            _add(tar, "manifest.json", io.BytesIO(index), None)
+                    add_member(tar, layer_name(desc.digest, desc.media_type), blob, desc)
+            add_member(tar, "manifest.json", io.BytesIO(index), None)
     except OSError as exc:
         raise FilesystemError(f"cannot write the image tarball {path}: {exc}") from exc
 
@@ -116,7 +121,7 @@ class _Hashing(io.RawIOBase):
         return data
 
 
-def _add(tar: tarfile.TarFile, name: str, source: BinaryIO, desc: Descriptor | None) -> None:
+def add_member(tar: tarfile.TarFile, name: str, source: BinaryIO, desc: Descriptor | None) -> None:
     info = tarfile.TarInfo(name)
     info.mode = 0o644
     info.mtime = 0

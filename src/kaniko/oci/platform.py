@@ -7,6 +7,7 @@ image indexes, ``--platform`` flags and the ``TARGET*``/``BUILD*`` build args us
 from __future__ import annotations
 
 import platform as _platform
+import re
 from dataclasses import dataclass
 
 from kaniko.errors import UsageError
@@ -28,15 +29,45 @@ _MACHINE_TO_GO: dict[str, tuple[str, str]] = {
     "loongarch64": ("loong64", ""),
 }
 
-# Architecture aliases normalised the way containerd's platforms package does.
-_ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
-    "x86_64": ("amd64", None),
-    "x86-64": ("amd64", None),
-    "aarch64": ("arm64", None),
-    "armhf": ("arm", "v7"),
-    "armel": ("arm", "v6"),
-    "i386": ("386", None),
-}
+# containerd's component syntax and its lists of Go's known GOOS and GOARCH values.
+_OS_COMPONENT = re.compile(r"[A-Za-z0-9_-]+")
+_COMPONENT = re.compile(r"[A-Za-z0-9_.-]+")
+_KNOWN_OS = frozenset(
+    {
+        *("aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js"),
+        *("linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "windows", "zos"),
+    }
+)
+_KNOWN_ARCH = frozenset(
+    {
+        *("386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "ppc64", "ppc64le"),
+        *("loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le"),
+        *("ppc", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm"),
+    }
+)
+
+
+def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
+    """Architecture aliases and variants normalised the way containerd does.
+
+    One difference kept from before: ``arm`` without a variant stays without one
+    (containerd drops the implied ``v7`` the same way in ``Parse``), and ``armhf`` is
+    ``arm/v7``. ``arm64/v8`` and ``amd64/v1`` are the plain defaults.
+    """
+    arch, variant = arch.lower(), variant.lower()
+    if arch == "i386":
+        return "386", ""
+    if arch in ("x86_64", "x86-64", "amd64"):
+        return "amd64", "" if variant == "v1" else variant
+    if arch in ("aarch64", "arm64"):
+        return "arm64", "" if variant in ("8", "v8") else variant
+    if arch == "armhf":
+        return "arm", "v7"
+    if arch == "armel":
+        return "arm", "v6"
+    if arch == "arm" and variant in ("5", "6", "7", "8"):
+        return "arm", "v" + variant
+    return arch, variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +80,47 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """Parse ``os/arch[/variant]`` (or a bare ``arch``, meaning linux)."""
-        parts = [p.strip().lower() for p in text.strip().split("/")]
-        if not text.strip() or any(not p for p in parts) or len(parts) > 3:
+        """Parse a platform specifier as containerd's ``platforms.Parse`` does.
+
+        ``os/arch[/variant]``, or one word: a known OS (with the host's architecture) or a
+        known architecture (meaning linux). Each component is letters, digits, ``_``, ``-``
+        (and ``.`` past the OS); architectures are normalised (``x86_64`` is ``amd64``,
+        ``aarch64`` is ``arm64``, ``armhf`` is ``arm/v7`` …). A comma-separated list is
+        refused: one platform per value, until multi-platform builds exist.
+        """
+        text = text.strip()
+        if "," in text:
+            raise UsageError(
+                f"invalid platform {text!r}: multi-platform builds are not supported yet; "
+                "give one os/arch[/variant]"
+            )
+        if "*" in text:
+            raise UsageError(f"invalid platform {text!r}: wildcards are not supported")
+        parts = text.split("/")
+        if len(parts) > 3:
             raise UsageError(f"invalid platform {text!r}: want os/arch[/variant]")
+        for index, part in enumerate(parts):
+            pattern = _OS_COMPONENT if index == 0 else _COMPONENT
+            if not pattern.fullmatch(part):
+                what = ("OS", "architecture", "variant")[index]
+                allowed = "letters, digits, '_', '-'" + ("" if index == 0 else ", '.'")
+                raise UsageError(
+                    f"invalid platform {text!r}: {part!r} is not a valid {what} ({allowed}); "
+                    "want os/arch[/variant]"
+                )
+        os_ = parts[0].lower()
+        os_ = "darwin" if os_ == "macos" else os_
         if len(parts) == 1:
-            parts = ["linux", parts[0]]
-        os_, arch = parts[0], parts[1]
-        variant = parts[2] if len(parts) == 3 else ""
-        arch, implied = _ARCH_ALIASES.get(arch, (arch, None))
-        if not variant and implied:
-            variant = implied
-        if arch == "arm64" and variant == "v8":
-            variant = ""  # arm64/v8 is the default arm64
+            if os_ in _KNOWN_OS:
+                host = cls.host()
+                return cls(os_, host.architecture, host.variant)
+            arch, variant = _normalize_arch(parts[0], "")
+            if arch not in _KNOWN_ARCH:
+                raise UsageError(
+                    f"invalid platform {text!r}: unknown operating system or architecture"
+                )
+            return cls("linux", arch, variant)
+        arch, variant = _normalize_arch(parts[1], parts[2] if len(parts) == 3 else "")
         return cls(os_, arch, variant)
 
     @classmethod

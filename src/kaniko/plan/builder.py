@@ -131,7 +131,7 @@ class _Planner:
         self.target_platform = target_platform
         self.bases = bases
         self.ex = Expander(dockerfile.escape, self.path)
-        self.proxies = {k: v for k, v in build_args.items() if k in PROXY_ARGS}
+        self.proxy_pairs = tuple((k, v) for k, v in build_args.items() if k in PROXY_ARGS)
         self.global_args: dict[str, str] = {}
         self.consumed: set[str] = set()
         self.done: dict[int, _Planned] = {}
@@ -253,7 +253,7 @@ class _Planner:
 
     def _step(self, st: _StageState, inst: Command, origin: str | None) -> None:
         scope = st.scope
-        env, args, lookup = tuple(scope.env.items()), tuple(scope.args.items()), scope.lookup()
+        view, lookup = scope.snapshot(), scope.lookup()
         copy_from: StageRef | None = None
         mount_from: tuple[StageRef | None, ...] = ()
         if isinstance(inst, Arg):
@@ -286,10 +286,9 @@ class _Planner:
                 instruction=expanded,
                 line=inst.line,
                 end_line=inst.end_line,
-                env=env,
-                args=args,
+                scope=view,
                 touches_fs=isinstance(inst, Run | Copy | Add | Workdir),
-                run_env=scope.run_env(self.proxies) if isinstance(inst, Run) else (),
+                proxies=self.proxy_pairs if isinstance(inst, Run) else None,
                 copy_from=copy_from,
                 mount_from=mount_from,
                 onbuild_of=origin,

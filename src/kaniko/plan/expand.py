@@ -53,6 +53,10 @@ _SIGNALS = frozenset(
     )
 )
 _RT_SIGNAL = re.compile(r"^RTM(?:IN(?:\+\d+)?|AX(?:-\d+)?)$")
+# What expansion may add to a whole Dockerfile, over the words as written (one word is
+# bounded by the lexer): 10 000 lines each copying a 1 MiB variable would otherwise put
+# 10 GB into the image config.
+MAX_GROWTH = 64 << 20
 
 
 class Expander:
@@ -62,29 +66,45 @@ class Expander:
         self.lex = ShellLex(escape)
         self.raw = ShellLex("\\", skip_process_quotes=True)
         self.path = path
+        self.growth = 0  # bytes expansion added to this Dockerfile's words so far
 
     def _fail(self, message: str, line: int) -> DockerfileError:
         return DockerfileError(message, path=self.path, line=line)
 
+    def _grown(self, text: str, result: str, line: int) -> None:
+        self.growth += max(0, len(result) - len(text))
+        if self.growth > MAX_GROWTH:
+            raise self._fail(
+                f"variable expansion too large: more than {MAX_GROWTH >> 20} MiB added to "
+                "the Dockerfile's words",
+                line,
+            )
+
     def word(self, text: str, env: Mapping[str, str], line: int) -> str:
         try:
-            return self.lex.process_word(text, env)
+            result = self.lex.process_word(text, env)
         except ExpansionError as exc:
             raise self._fail(str(exc), line) from None
+        self._grown(text, result, line)
+        return result
 
     def words(self, text: str, env: Mapping[str, str], line: int) -> list[str]:
         try:
-            return self.lex.process_words(text, env)
+            result = self.lex.process_words(text, env)
         except ExpansionError as exc:
             raise self._fail(str(exc), line) from None
+        self._grown(text, "".join(result), line)
+        return result
 
     def content(self, doc: Heredoc, env: Mapping[str, str], line: int) -> Heredoc:
         body = heredoc_body(doc)
         if doc.expand:
             try:
-                body = self.raw.process_word(body, env)
+                expanded = self.raw.process_word(body, env)
             except ExpansionError as exc:
                 raise self._fail(str(exc), line) from None
+            self._grown(body, expanded, line)
+            body = expanded
         return replace(doc, content=body, expand=False, chomp=False)
 
     def instruction(self, inst: Command, env: Mapping[str, str]) -> Command:

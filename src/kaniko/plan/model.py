@@ -15,6 +15,7 @@ from typing import Literal
 
 from kaniko.dockerfile.commands import Command, From
 from kaniko.oci.platform import Platform
+from kaniko.plan.scope import ScopeView
 
 Pairs = tuple[tuple[str, str], ...]
 """Ordered ``(name, value)`` pairs."""
@@ -31,21 +32,22 @@ class Step:
     stage's ENV); ``args`` the ARGs in scope with their values (an ARG that a later ENV of
     the same name shadows shows the ENV's value); words were expanded with ``env``
     overlaid by ``args``. ``run_env`` is what a RUN's process gets: that overlay plus the
-    predefined proxy build args given (empty for other instructions). ``copy_from`` says
-    where ``COPY --from`` reads; ``mount_from`` gives, per RUN mount, where its ``from=``
-    points (``None`` for the build context or no source). ``onbuild_of`` is set on
-    triggers inherited from the base: the image reference or stage name that declared
-    them. ``touches_fs`` marks steps that may change the root filesystem (RUN, COPY,
-    ADD, WORKDIR).
+    predefined proxy build args given (empty for other instructions). The three are
+    rebuilt on demand from ``scope``, a view into the stage's record of variable changes,
+    so a long Dockerfile keeps one copy of its variables, not one per step.
+    ``copy_from`` says where ``COPY --from`` reads; ``mount_from`` gives, per RUN mount,
+    where its ``from=`` points (``None`` for the build context or no source).
+    ``onbuild_of`` is set on triggers inherited from the base: the image reference or
+    stage name that declared them. ``touches_fs`` marks steps that may change the root
+    filesystem (RUN, COPY, ADD, WORKDIR).
     """
 
     instruction: Command
     line: int
     end_line: int
-    env: Pairs
-    args: Pairs
+    scope: ScopeView
     touches_fs: bool
-    run_env: Pairs = ()
+    proxies: Pairs | None = None  # the proxy args a RUN gets; None for other instructions
     copy_from: StageRef | None = None
     mount_from: tuple[StageRef | None, ...] = ()
     onbuild_of: str | None = None
@@ -53,6 +55,18 @@ class Step:
     @property
     def keyword(self) -> str:
         return self.instruction.keyword
+
+    @property
+    def env(self) -> Pairs:
+        return self.scope.env()
+
+    @property
+    def args(self) -> Pairs:
+        return self.scope.args()
+
+    @property
+    def run_env(self) -> Pairs:
+        return () if self.proxies is None else self.scope.run_env(dict(self.proxies))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,10 @@ Rules (BuildKit's, which the Go kaniko does not all follow):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from kaniko.dockerfile.commands import ArgDef
 from kaniko.oci.env import ConfigEnv
@@ -75,23 +77,32 @@ def platform_args(
 
 @dataclass
 class StageScope:
-    """The variables of one stage while it is planned."""
+    """The variables of one stage while it is planned.
+
+    Every change is also appended to ``journal`` (shared with the steps' :class:`ScopeView`
+    snapshots), so a step records where the stage's variables stood in O(1) memory: a
+    Dockerfile of 10 000 ENV lines would otherwise keep 10 000 copies of a growing
+    environment.
+    """
 
     env: ConfigEnv = field(default_factory=ConfigEnv)  # the image config's Env
     args: dict[str, str] = field(default_factory=dict)  # ARGs in scope, effective values
     declared: set[str] = field(default_factory=set)  # every ARG name declared
+    journal: _Journal | None = None
 
-    def lookup(self) -> dict[str, str]:
-        """What words are expanded with: the environment overlaid by the ARGs."""
-        return {**self.env, **self.args}
+    def lookup(self) -> Mapping[str, str]:
+        """What words are expanded with: the environment overlaid by the ARGs (a live view)."""
+        env = cast("MutableMapping[str, str]", self.env)  # ChainMap only reads it here
+        return ChainMap(self.args, env)
 
     def copy(self) -> StageScope:
         return StageScope(self.env.copy(), dict(self.args), set(self.declared))
 
     def set_env(self, key: str, value: str) -> None:
-        self.env.set(key, value)
+        self.env.set(key, value)  # the config's Env (a replay applies _set to dicts)
         if key in self.args:
             self.args[key] = value  # an ENV after an ARG of that name shadows it
+        self._record(_ENV, key, value)
 
     def declare(
         self,
@@ -110,11 +121,75 @@ class StageScope:
             value = global_args.get(arg.key)
         if value is not None:
             self.args[arg.key] = value
+            self._record(_ARG, arg.key, value)
         return value
+
+    def snapshot(self) -> ScopeView:
+        """The variables as they stand now, as a view that stays valid as the scope changes."""
+        if self.journal is None:
+            self.journal = _Journal(tuple(self.env.items()), tuple(self.args.items()))
+        return ScopeView(self.journal, len(self.journal.changes))
+
+    def _record(self, kind: str, key: str, value: str) -> None:
+        if self.journal is not None:
+            self.journal.changes.append((kind, key, value))
 
     def run_env(self, proxies: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         """The environment of a RUN: env, ARGs, then proxy args not otherwise set."""
-        merged = self.lookup()
-        for key, value in proxies.items():
-            merged.setdefault(key, value)
-        return tuple(merged.items())
+        return _run_env(self.env, self.args, proxies)
+
+
+_ENV, _ARG = "env", "arg"
+
+
+def _set(env: dict[str, str], args: dict[str, str], kind: str, key: str, value: str) -> None:
+    """Apply one recorded change to a replay's dicts, as :meth:`StageScope.set_env` and
+    :meth:`StageScope.declare` applied it to the live scope (``env`` as the mapping view
+    of its :class:`~kaniko.oci.env.ConfigEnv`)."""
+    if kind == _ARG:
+        args[key] = value
+        return
+    env[key] = value
+    if key in args:
+        args[key] = value  # an ENV after an ARG of that name shadows it
+
+
+def _run_env(
+    env: Mapping[str, str], args: Mapping[str, str], proxies: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
+    merged = {**env, **args}
+    for key, value in proxies.items():
+        merged.setdefault(key, value)
+    return tuple(merged.items())
+
+
+@dataclass
+class _Journal:
+    """A stage's variables when its first step was planned, and every change since."""
+
+    env: tuple[tuple[str, str], ...]
+    args: tuple[tuple[str, str], ...]
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, key, value)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeView:
+    """A stage's variables at one step, rebuilt on demand from the stage's journal."""
+
+    journal: _Journal
+    upto: int
+
+    def _replay(self) -> tuple[dict[str, str], dict[str, str]]:
+        env, args = dict(self.journal.env), dict(self.journal.args)
+        for kind, key, value in self.journal.changes[: self.upto]:
+            _set(env, args, kind, key, value)
+        return env, args
+
+    def env(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self._replay()[0].items())
+
+    def args(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self._replay()[1].items())
+
+    def run_env(self, proxies: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        return _run_env(*self._replay(), proxies)

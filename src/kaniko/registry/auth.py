@@ -21,6 +21,7 @@ import httpx
 from kaniko.errors import RegistryError
 from kaniko.redact import register_secret
 from kaniko.registry.challenge import Challenge, parse_challenges, pick
+from kaniko.registry.errors import describe
 from kaniko.registry.keychain import ANONYMOUS, Credential
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Authenticator:
             return
         try:
             response = self._http.get(f"{self.base_url}/v2/")
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise RegistryError(f"registry {self.registry}: unreachable: {reason(e)}") from e
         self.learn(response)
 
@@ -142,7 +143,7 @@ class Authenticator:
                 if auth == ("", ""):
                     auth = None
                 response = self._http.get(challenge.realm, params=tuple(params), auth=auth)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise RegistryError(
                 f"registry {self.registry}: token service {challenge.realm} unreachable: "
                 f"{reason(e)}"
@@ -162,15 +163,16 @@ class Authenticator:
             body = response.json()
         except ValueError as e:
             raise RegistryError(f"registry {self.registry}: token service sent no JSON") from e
-        token = body.get("token") or body.get("access_token")
-        if not token:
+        token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        if not token or not isinstance(token, str):
             raise RegistryError(f"registry {self.registry}: token service sent no token")
         register_secret(token)
-        ttl = int(body.get("expires_in") or _DEFAULT_TTL)
+        expires = body.get("expires_in")
+        ttl = int(expires) if isinstance(expires, int | float) and expires > 0 else _DEFAULT_TTL
         log.debug("registry %s: token for %s (%ss)", self.registry, " ".join(scopes), ttl)
         return token, ttl
 
 
-def reason(error: httpx.HTTPError) -> str:
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0]
+def reason(error: Exception) -> str:
+    """One line for a failure of the HTTP stack (see :func:`~kaniko.registry.errors.describe`)."""
+    return describe(error)

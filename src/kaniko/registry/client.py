@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -23,12 +22,13 @@ from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest, VerifyingReader
 from kaniko.oci.mediatypes import MANIFEST_ACCEPT, SCHEMA1_TYPES
 from kaniko.registry.auth import reason, scope
-from kaniko.registry.errors import RegistryStatusError, registry_error
+from kaniko.registry.blobread import ResumingBody
+from kaniko.registry.errors import RegistryStatusError, is_transient, registry_error
 from kaniko.registry.transport import Endpoint, Transport
 
 log = logging.getLogger(__name__)
 
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024  # the distribution spec's recommended limit
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024  # containerd's limit; the distribution spec's minimum
 Progress = Callable[[int], None]
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
 """Opens a fresh stream of a blob to upload (a layer's ``open_compressed``)."""
@@ -43,28 +43,6 @@ class RawManifest:
     digest: Digest
 
 
-class _Stream:
-    """Adapts an httpx byte iterator to ``read(n)`` for :class:`VerifyingReader`."""
-
-    def __init__(self, chunks: Iterator[bytes], progress: Progress | None) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-        self._progress = progress
-
-    def read(self, size: int = -1, /) -> bytes:
-        while len(self._buffer) < max(size, 1):
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            if self._progress:
-                self._progress(len(chunk))
-            self._buffer += chunk
-        if size < 0:
-            size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-
 class RegistryClient:
     """Verbs on ``registry/repository``; ``push`` selects the push-side TLS policy."""
 
@@ -75,15 +53,16 @@ class RegistryClient:
         repository: str,
         *,
         push: bool = False,
-        retries: int = 2,
-        backoff: float = 1.0,
+        retries: int | None = None,
+        backoff: float | None = None,
     ) -> None:
+        """``retries`` and ``backoff`` default to the transport's."""
         self.transport = transport
         self.registry = registry
         self.repository = repository
         self.push = push
-        self.retries = retries
-        self.backoff = backoff
+        self.retries = transport.retries if retries is None else retries
+        self.backoff = transport.backoff if backoff is None else backoff
         actions = ("pull", "push") if push else ("pull",)
         self.scopes: tuple[str, ...] = (scope(repository, *actions),)
 
@@ -122,20 +101,21 @@ class RegistryClient:
             if authorization:
                 request_headers["Authorization"] = authorization
             body = content() if content is not None else None
-            request = ep.http.build_request(method, url, headers=request_headers, content=body)
             try:
+                request = ep.http.build_request(method, url, headers=request_headers, content=body)
                 response = ep.http.send(request, stream=stream)
-            except httpx.TransportError as e:
-                if attempt < self.retries:
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
+                if self.transport.cancelled:
+                    raise RegistryError(f"registry {self.registry}: {what}: cancelled") from e
+                if is_transient(e) and attempt < self.retries:
                     attempt += 1
-                    self._sleep(attempt, what, reason(e))
+                    self.backoff_pause(attempt, what, reason(e))
                     continue
                 raise RegistryError(f"registry {self.registry}: {what}: {reason(e)}") from e
             if response.status_code in ok:
                 return response
             if stream:
-                response.read()
-                response.close()
+                response = _drained(response)
             if (
                 response.status_code == 401
                 and not renewed
@@ -146,16 +126,25 @@ class RegistryClient:
             error = registry_error(response, self.registry, what)
             if error.temporary and attempt < self.retries:
                 attempt += 1
-                self._sleep(attempt, what, str(error), response.headers.get("Retry-After"))
+                self.backoff_pause(attempt, what, str(error), response.headers.get("Retry-After"))
                 continue
             raise error
 
-    def _sleep(self, attempt: int, what: str, why: str, retry_after: str | None = None) -> None:
+    def backoff_pause(
+        self, attempt: int, what: str, why: str, retry_after: str | None = None
+    ) -> None:
+        """Wait before try ``attempt`` + 1; a cancelled transport ends the wait and the try."""
         delay = self.backoff * 2 ** (attempt - 1)
         if retry_after and retry_after.isdigit():
             delay = max(delay, min(float(retry_after), 60.0))
         log.warning("%s: %s; retrying in %.1fs (%d/%d)", what, why, delay, attempt, self.retries)
-        time.sleep(delay)
+        if self.transport.pause(delay):
+            raise RegistryError(f"registry {self.registry}: {what}: cancelled")
+
+    def get_stream(self, url: str, what: str, headers: dict[str, str]) -> httpx.Response:
+        """A streamed GET (for :class:`~kaniko.registry.blobread.ResumingBody`)."""
+        ok = (200, 206, 416) if "Range" in headers else (200,)
+        return self._send("GET", url, what, headers=headers, stream=True, ok=ok)
 
     def _what(self, reference: str = "") -> str:
         sep = "@" if reference.startswith("sha") and ":" in reference else ":"
@@ -167,11 +156,23 @@ class RegistryClient:
         what = self._what(reference)
         accept = ", ".join(MANIFEST_ACCEPT)
         response = self._send(
-            "GET", self.url(f"manifests/{reference}"), what, headers={"Accept": accept}
+            "GET",
+            self.url(f"manifests/{reference}"),
+            what,
+            headers={"Accept": accept},
+            stream=True,
         )
-        data = response.content
-        if len(data) > MAX_MANIFEST_SIZE:
-            raise ImageError(f"{self.registry}/{what}: manifest larger than 4 MiB")
+        try:
+            data = _read_limited(response, MAX_MANIFEST_SIZE)
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            raise RegistryError(f"registry {self.registry}: {what}: {reason(e)}") from e
+        finally:
+            response.close()
+        if data is None:
+            raise ImageError(
+                f"{self.registry}/{what}: manifest larger than {MAX_MANIFEST_SIZE >> 20} MiB "
+                "(the limit containerd applies too)"
+            )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         if media_type in SCHEMA1_TYPES:
             raise ImageError(
@@ -220,15 +221,14 @@ class RegistryClient:
     ) -> Iterator[BinaryIO]:
         """Stream a blob; reading it to the end verifies its size and digest."""
         what = self._what(str(digest))
-        response = self._send("GET", self.url(f"blobs/{digest}"), what, stream=True)
+        body = ResumingBody(self, self.url(f"blobs/{digest}"), what, size, progress)
         try:
-            source = _Stream(response.iter_bytes(CHUNK), progress)
-            reader = VerifyingReader(source, digest, size, what=f"{self.registry}/{what}")
+            reader = VerifyingReader(body, digest, size, what=f"{self.registry}/{what}")
             yield reader  # type: ignore[misc]  # a raw stream; layer consumers only read() it
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise RegistryError(f"registry {self.registry}: {what}: {reason(e)}") from e
         finally:
-            response.close()
+            body.close()
 
     def check_push_permission(self) -> None:
         """Start an upload and cancel it: fails early when pushing is not allowed."""
@@ -241,7 +241,20 @@ class RegistryClient:
                 self._send("DELETE", self._absolute(location), self.repository, ok=(204, 404))
 
     def _absolute(self, location: str) -> str:
-        return str(httpx.URL(self.endpoint.base_url).join(location))
+        try:
+            return str(httpx.URL(self.endpoint.base_url).join(location))
+        except httpx.InvalidURL as e:
+            raise RegistryError(
+                f"registry {self.registry}: {self.repository}: unusable upload location: {e}"
+            ) from None
+
+    def _location(self, response: httpx.Response, what: str) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            raise RegistryError(
+                f"registry {self.registry}: {what}: upload answer without a Location header"
+            )
+        return self._absolute(location)
 
     def upload_blob(
         self,
@@ -272,7 +285,7 @@ class RegistryClient:
                 with contextlib.suppress(RegistryError):
                     self._send("DELETE", self._absolute(location), what, ok=(204, 404))
         response = self._send("POST", self.url("blobs/uploads/"), what, ok=(202,))
-        location = self._absolute(response.headers["Location"])
+        location = self._location(response, what)
         if chunk_size:
             location = self._patch_chunks(location, opener, size, chunk_size, what, progress)
             body: Callable[[], bytes | Iterator[bytes]] = lambda: b""  # noqa: E731
@@ -318,6 +331,32 @@ class RegistryClient:
 def _returning(data: bytes) -> Callable[[], bytes]:
     """A request body opener that gives ``data`` (bound now, not when called)."""
     return lambda: data
+
+
+def _drained(response: httpx.Response) -> httpx.Response:
+    """A streamed error answer read (its first 64 KiB at most) and closed."""
+    try:
+        body = _read_limited(response, 64 * 1024) or b""
+    except (httpx.HTTPError, httpx.InvalidURL):
+        body = b""
+    finally:
+        response.close()
+    return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+def _read_limited(response: httpx.Response, limit: int) -> bytes | None:
+    """A streamed response's body, or None when it is larger than ``limit`` bytes."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes(CHUNK):
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _file_chunks(opener: Opener, progress: Progress | None) -> Iterator[bytes]:

@@ -45,6 +45,37 @@ def is_temporary_status(status: int) -> bool:
     return status in (408, 429) or (status >= 500 and status not in (501, 505))
 
 
+def is_transient(error: Exception) -> bool:
+    """Whether a failure of the HTTP stack may pass when the request is sent again.
+
+    A dropped or reset connection, a truncated answer, a timeout: yes (as ggcr and
+    containerd retry them). A refused certificate, a redirect loop, a URL or protocol the
+    client cannot use, a cancelled build: no, those fail at once.
+    """
+    if not isinstance(error, httpx.TransportError):
+        return False
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return False
+    text = str(error)
+    if isinstance(error, httpx.ConnectError) and ("CERTIFICATE" in text or "SSL" in text):
+        return False  # the TLS handshake failed: it fails the same way again
+    return not text.startswith("cancelled")
+
+
+def describe(error: Exception) -> str:
+    """One line for a failure of the HTTP stack (``error`` is any httpx exception)."""
+    if isinstance(error, httpx.TooManyRedirects):
+        return "too many redirects (a redirect loop?)"
+    if isinstance(error, httpx.ConnectTimeout):
+        return "connection timed out (--registry-connect-timeout)"
+    text = (str(error) or type(error).__name__).splitlines()[0]
+    if isinstance(error, httpx.TimeoutException) and "--registry-" not in text:
+        return "no answer in time (--registry-read-timeout)"
+    if isinstance(error, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return f"unusable URL: {text}"
+    return text
+
+
 def error_codes(response: httpx.Response) -> list[tuple[str, str]]:
     """The (code, message) pairs of a registry error body; empty if there are none."""
     try:

@@ -12,7 +12,13 @@ it decides, with the Go kaniko's flags and meaning:
   CA to the system's; ``--registry-client-cert R=cert,key`` presents a client certificate.
 
 The answer of the first ``GET /v2/`` picks the scheme and teaches the
-:class:`~kaniko.registry.auth.Authenticator` its challenge.
+:class:`~kaniko.registry.auth.Authenticator` its challenge; a ping that fails in a way
+that may pass (a 503, a dropped connection) is tried again, with backoff, up to
+``retries`` more times.
+
+Every connection goes through :mod:`kaniko.registry.network`: connect, read and
+whole-request deadlines from the options, and :meth:`Transport.cancel` (or
+:func:`~kaniko.registry.network.cancel_all`) stops every transfer in progress at once.
 """
 
 from __future__ import annotations
@@ -31,14 +37,23 @@ from kaniko.errors import RegistryError
 from kaniko.options import RegistryOptions
 from kaniko.refs.grammar import is_loopback_registry
 from kaniko.registry.auth import Authenticator, reason
+from kaniko.registry.errors import is_temporary_status, is_transient
 from kaniko.registry.keychain import Keychain, normalize_key
+from kaniko.registry.network import RegistryHTTPTransport, TrackingBackend
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 USER_AGENT = f"kaniko-python/{__version__}"
-TIMEOUT = httpx.Timeout(connect=30.0, read=300.0, write=300.0, pool=60.0)
+MAX_REDIRECTS = 10  # blob GETs are redirected to storage once; a loop ends here
+
+
+def timeouts(options: RegistryOptions) -> httpx.Timeout:
+    """httpx's per-operation timeouts from the options (0 means none)."""
+    connect = options.connect_timeout or None
+    read = options.read_timeout or None
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
 @dataclass(frozen=True)
@@ -60,14 +75,36 @@ class Transport:
         keychain: Keychain | None = None,
         *,
         http_transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 1.0,
     ) -> None:
-        """``http_transport`` replaces the network (fault-injection tests only)."""
+        """``http_transport`` replaces the network (fault-injection tests only).
+
+        ``retries`` and ``backoff`` (seconds, doubled each time) are what every request
+        through this transport gets when a fault may pass: ggcr and containerd retry a
+        few times too.
+        """
         self.options = options
         self._http_transport = http_transport
         self.keychain = keychain or Keychain()
+        self.retries = retries
+        self.backoff = backoff
+        self.network = TrackingBackend()
         self._endpoints: dict[tuple[str, bool], Endpoint] = {}
         self._clients: list[httpx.Client] = []
         self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.network.cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Stop every transfer in progress and refuse new ones (any thread)."""
+        self.network.cancel()
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a backoff) unless cancelled meanwhile; True if cancelled."""
+        return self.network.cancelled.wait(seconds) if seconds > 0 else self.cancelled
 
     def close(self) -> None:
         for client in self._clients:
@@ -123,12 +160,19 @@ class Transport:
             found = self._endpoints.get(key)
         if found is not None:
             return found
+        verify = self.ssl_context(registry, push=push)
         http = httpx.Client(
-            verify=self.ssl_context(registry, push=push),
-            timeout=TIMEOUT,
+            verify=verify,
+            timeout=timeouts(self.options),
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": USER_AGENT},
-            transport=self._http_transport,
+            transport=self._http_transport
+            or RegistryHTTPTransport(
+                verify=verify,
+                request_timeout=self.options.request_timeout or None,
+                backend=self.network,
+            ),
         )
         self._clients.append(http)
         endpoint = self._probe(registry, http, push=push)
@@ -137,15 +181,29 @@ class Transport:
             return self._endpoints[key]
 
     def _probe(self, registry: str, http: httpx.Client, *, push: bool) -> Endpoint:
+        attempt = 0
+        while True:
+            try:
+                return self._probe_once(registry, http, push=push)
+            except _PingFailed as failed:
+                if not failed.transient or attempt >= self.retries or self.cancelled:
+                    raise RegistryError(str(failed)) from None
+                attempt += 1
+                delay = self.backoff * 2 ** (attempt - 1)
+                log.warning("%s; retrying in %.1fs (%d/%d)", failed, delay, attempt, self.retries)
+                if self.pause(delay):
+                    raise RegistryError(f"registry {registry}: cancelled") from None
+
+    def _probe_once(self, registry: str, http: httpx.Client, *, push: bool) -> Endpoint:
         schemes = ["https"]
         if self.plain_http_allowed(registry, push=push):
             schemes.append("http")
-        first_error: httpx.HTTPError | None = None
+        first_error: Exception | None = None
         for scheme in schemes:
             base = f"{scheme}://{registry}"
             try:
                 response = http.get(f"{base}/v2/")
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
                 first_error = first_error or e
                 log.debug("registry %s: %s ping failed: %s", registry, scheme, reason(e))
                 continue
@@ -153,6 +211,11 @@ class Transport:
                 # a TLS server answering plain HTTP: the HTTPS failure is the real story
                 log.debug("registry %s: plain HTTP refused: %s", registry, response.text[:80])
                 break
+            if is_temporary_status(response.status_code):
+                raise _PingFailed(
+                    f"registry {registry}: ping /v2/ answered HTTP {response.status_code}",
+                    transient=True,
+                )
             auth = Authenticator(registry, base, http, self.keychain.resolve(registry))
             auth.learn(response)
             return Endpoint(registry, base, http, auth)
@@ -160,7 +223,16 @@ class Transport:
         hint = ""
         if isinstance(first_error, httpx.ConnectError) and "CERTIFICATE" in str(first_error):
             hint = " (use --registry-certificate or --skip-tls-verify-registry)"
-        raise RegistryError(f"registry {registry}: unreachable: {reason(first_error)}{hint}")
+        raise _PingFailed(
+            f"registry {registry}: unreachable: {reason(first_error)}{hint}",
+            transient=is_transient(first_error),
+        )
+
+
+class _PingFailed(Exception):
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def _listed(registry: str, registries: tuple[str, ...]) -> bool:

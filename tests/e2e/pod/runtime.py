@@ -136,11 +136,19 @@ def kubelet_files(directory: Path) -> list[Volume]:
 
 
 def pod_config(
-    spec: dict[str, Any], argv: Sequence[str], volumes: Sequence[Volume], seccomp: dict[str, Any]
+    spec: dict[str, Any],
+    argv: Sequence[str],
+    volumes: Sequence[Volume],
+    seccomp: dict[str, Any],
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``spec`` (from umoci) turned into a default pod's container running ``argv``."""
+    """``spec`` (from umoci) turned into a default pod's container running ``argv``, with
+    the container's ``env`` (as a pod spec's ``env:``) added to the image's."""
     process = spec["process"]
     process["args"] = list(argv)
+    if env:
+        kept = [item for item in process.get("env", []) if item.split("=", 1)[0] not in env]
+        process["env"] = kept + [f"{name}={value}" for name, value in env.items()]
     process["terminal"] = False
     caps = list(DEFAULT_CAPABILITIES)
     process["capabilities"] = {
@@ -166,6 +174,7 @@ def run_pod(
     *,
     timeout: float = 600.0,
     profile: Path = SECCOMP_PROFILE,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` in image ``ref`` as a default pod would; returns exit code and output.
 
@@ -178,7 +187,9 @@ def run_pod(
         bundle = unpack_bundle(ref, directory, argv)
         config_path = bundle / "config.json"
         files = kubelet_files(directory / "kubelet")
-        spec = pod_config(json.loads(config_path.read_text()), argv, [*files, *volumes], seccomp)
+        spec = pod_config(
+            json.loads(config_path.read_text()), argv, [*files, *volumes], seccomp, env
+        )
         config_path.write_text(json.dumps(spec, indent=1))
         return run_bundle(
             bundle,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from kaniko.attest.materials import report_url
 from kaniko.errors import BuildError, ImageError
 from kaniko.iotools import CHUNK
 from kaniko.oci.digest import Digest
@@ -103,6 +104,7 @@ def download(
     if checksum is not None and hasher.hexdigest() != checksum.hex:
         actual = f"{checksum.algorithm}:{hasher.hexdigest()}"
         raise BuildError(f"{label}: checksum mismatch: expected {checksum}, got {actual}")
+    report_url(url, Digest(hasher.name, hasher.hexdigest()))  # for --provenance
     return Download(url, path, url_file_name(url), _mtime_ns(modified))
 
 

@@ -1,0 +1,55 @@
+"""Work directories: locked while their build lives, reclaimed once it is dead."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from kaniko.executor.workdirs import OWNER, claim, reclaim_stale
+
+
+def test_a_live_build_keeps_its_directory_a_dead_one_loses_it(tmp_path: Path) -> None:
+    parent = tmp_path / "builds"
+    mine = claim(parent)
+    # A build in another process that dies without cleaning up (SIGKILL, OOM kill …).
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from kaniko.executor.workdirs import claim
+        work = claim(Path({str(parent)!r}))
+        (work.path / "tmp" / "kaniko-run-x").mkdir(parents=True)
+        print(work.path, flush=True)
+        os._exit(0)
+        """
+    )
+    dead = Path(subprocess.run([sys.executable, "-c", script], check=True,
+                               capture_output=True, text=True).stdout.strip())  # fmt: skip
+    assert dead.is_dir() and (dead / "tmp" / "kaniko-run-x").is_dir()
+    newer = claim(parent)  # a new build starts: it reclaims the dead one's directory
+    assert not dead.exists()
+    assert mine.path.is_dir() and newer.path.is_dir()  # live ones are never touched
+    newer.release()
+    mine.release()
+    assert list(parent.iterdir()) == []
+
+
+def test_a_directory_without_a_lock_file_is_left_alone(tmp_path: Path) -> None:
+    parent = tmp_path / "builds"
+    parent.mkdir()
+    foreign = parent / "build-from-an-older-release"
+    foreign.mkdir()
+    assert reclaim_stale(parent) == []
+    assert foreign.is_dir()
+
+
+def test_the_lock_is_held_by_the_owner_only(tmp_path: Path) -> None:
+    work = claim(tmp_path)
+    assert (work.path / OWNER).read_text() == f"{os.getpid()}\n"
+    assert reclaim_stale(tmp_path) == []  # our own lock: another open file cannot take it
+    work.release()
+    work.release()  # idempotent
+    assert not work.path.exists()
