@@ -16,7 +16,9 @@ in an in-place build ``/kaniko`` is the running executor and must not be written
   ``PYTHON*`` variable, user site or ``.pth`` file can change what it imports.
 - ``lib/``: the dynamic loader and every shared library that ``ldd`` finds for the
   interpreter and for each extension module, plus ``libgcc_s.so.1`` (glibc loads it with
-  ``dlopen`` to unwind a thread that exits, which ``ldd`` cannot see).
+  ``dlopen`` to unwind a thread that exits, which ``ldd`` cannot see) and
+  ``libseccomp.so.2`` (kaniko loads it through ``ctypes`` to compile the RUN's seccomp
+  filter).
 - ``lib/pythonX.Y/``: the standard library without what a builder never needs, with
   ``site-packages`` copied from ``--site`` (a ``pip install --target`` directory; its
   extension modules stripped, as wheels often carry megabytes of debug info). Every module
@@ -75,8 +77,10 @@ PRUNED_SITE = (
     "dulwich/lfs_server.py", "pyasn1", "pyasn1_modules",
 )  # fmt: skip
 BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc", "signin", "ecr", "ecr-public"})
-# Libraries glibc opens with dlopen at run time; copied when the system has them.
-DLOPENED = ("libgcc_s.so.1",)
+# Libraries opened with dlopen at run time, copied when the system has them: glibc's
+# libgcc_s (thread unwinding), and libseccomp, which kaniko.sandbox.seccomp loads through
+# ctypes to compile the RUN steps' seccomp profile.
+DLOPENED = ("libgcc_s.so.1", "libseccomp.so.2")
 LAUNCHER = """\
 #!{python}
 # The kaniko executor: the kernel runs this file with the interpreter named above.

@@ -27,6 +27,10 @@ done
 if command -v busybox >/dev/null 2>&1 && ! dpkg -s busybox-static >/dev/null 2>&1; then
   missing+=(busybox-static)
 fi
+# libseccomp compiles the RUN steps' seccomp profile (a library: no command to look for)
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libseccomp2 >/dev/null 2>&1; then
+  missing+=(libseccomp2)
+fi
 # Azurite, the Azure Storage emulator, comes from npm (tests/lab/objectstores.py).
 install_azurite() {
   command -v azurite-blob >/dev/null 2>&1 && return 0

@@ -35,8 +35,9 @@ KANIKO_ENV = {
     "SSL_CERT_FILE": "/kaniko/ssl/certs/ca-certificates.crt",
 }
 # Run inside the image by its own interpreter: import every extension module it ships,
-# list the files mapped into the process, load the CA bundle, and start the executor with
-# variables that would derail an ordinary Python (they must change nothing).
+# compile the RUN steps' seccomp policy (libseccomp, opened through ctypes), list the files
+# mapped into the process, load the CA bundle, and start the executor with variables that
+# would derail an ordinary Python (they must change nothing).
 SELF_CHECK = r"""
 import importlib, json, os, ssl, subprocess, sys
 stdlib, dynload, site = sys.path
@@ -52,6 +53,9 @@ for name in sorted(names):
             importlib.import_module(name)
         except ImportError as e:
             failed[name] = str(e)
+from kaniko.sandbox.seccomp import compile_policy
+from kaniko.sandbox.security import DEFAULT_CAPABILITIES
+seccomp = len(compile_policy(DEFAULT_CAPABILITIES)) // 8
 maps = sorted({line.split()[-1] for line in open("/proc/self/maps") if "/" in line})
 cas = ssl.create_default_context().cert_store_stats()["x509_ca"]
 hostile = dict(os.environ, PYTHONHOME="/nowhere", PYTHONPATH="/nowhere",
@@ -59,7 +63,8 @@ hostile = dict(os.environ, PYTHONHOME="/nowhere", PYTHONPATH="/nowhere",
 done = subprocess.run(["/kaniko/executor", "version"], env=hostile, capture_output=True,
                       text=True)
 print(json.dumps({"path": sys.path, "isolated": sys.flags.isolated, "imported": len(names),
-                  "failed": failed, "maps": maps, "cas": cas, "version": done.stdout}))
+                  "failed": failed, "maps": maps, "cas": cas, "version": done.stdout,
+                  "seccomp": seccomp}))
 """
 
 
@@ -139,6 +144,8 @@ def test_interpreter_needs_nothing_outside_kaniko(executor_image: str) -> None:
     assert report["failed"] == {}
     assert report["imported"] > 30
     assert report["maps"] and all(path.startswith("/kaniko/") for path in report["maps"])
+    assert "/kaniko/lib/libseccomp.so.2" in report["maps"]
+    assert report["seccomp"] > 100  # BPF instructions of the default policy
     assert report["cas"] > 50
     assert report["version"].strip() == f"Kaniko version : {__version__}"
 

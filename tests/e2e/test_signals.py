@@ -98,6 +98,8 @@ def test_the_next_build_reclaims_what_a_killed_build_left(
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.communicate(timeout=60)
+            elif proc is not None and proc.stdout is not None:
+                proc.stdout.close()
     assert list(builds.iterdir()) == []
 
 

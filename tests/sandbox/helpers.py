@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
+from kaniko.sandbox import chroot, security
+from kaniko.sandbox.boot import kernel
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import Isolation, RunSpec
 
@@ -52,14 +57,71 @@ def mounts_below(root: Path) -> list[str]:
 
 
 def processes_in(root: Path) -> list[int]:
-    """Host pids of live processes whose root directory is ``root``."""
-    base = os.path.realpath(root)
+    """Host pids of live processes whose root directory is ``root``.
+
+    Compared by device and inode: after ``pivot_root`` the link reads ``/ (deleted)``.
+    """
+    base = os.stat(root)
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.readlink(f"/proc/{entry}/root") == base:
-                    found.append(int(entry))
+                st = os.stat(f"/proc/{entry}/root")
             except OSError:
                 continue
+            if (st.st_dev, st.st_ino) == (base.st_dev, base.st_ino):
+                found.append(int(entry))
     return found
+
+
+def without_capabilities(names: tuple[str, ...], body: Callable[[], object]) -> object:
+    """``body()`` run in a forked child of this process that lacks capabilities ``names``
+    (bounding, effective and permitted sets), as an unprivileged container would; returns
+    what it returned (JSON data), or raises ``RuntimeError`` with the child's exception.
+
+    The sandbox's per-process state starts afresh in the child, which also collects the
+    log records of ``kaniko.sandbox`` (``[level, message]`` pairs) into ``records``.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        result: object
+        try:
+            os.close(read_end)
+            status = Path("/proc/self/status").read_text()
+            mask = int(status.split("CapPrm:")[1].split()[0], 16)
+            for bit, name in enumerate(security.CAPABILITIES):
+                if name in names:
+                    kernel.prctl(kernel.PR_CAPBSET_DROP, bit)
+                    mask &= ~(1 << bit)
+            kernel.set_capabilities(mask)
+            security.hardening.cache_clear()
+            chroot._refused = None
+            chroot._warned_hardening = False
+            records.clear()
+            result = ["ok", body(), records]
+        except BaseException as error:
+            result = ["error", f"{type(error).__name__}: {error}", records]
+        with os.fdopen(write_end, "w") as out:
+            json.dump(result, out)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as report:
+        text = report.read()
+    os.waitpid(pid, 0)
+    kind, value, their_records = json.loads(text)
+    records[:] = their_records
+    if kind != "ok":
+        raise RuntimeError(value)
+    return value
+
+
+records: list[list[object]] = []
+
+
+class _Collect(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        records.append([record.levelname, record.getMessage()])
+
+
+logging.getLogger("kaniko.sandbox").addHandler(_Collect())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 import os
 import shutil
 import socket
@@ -12,12 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from kaniko.errors import BuildError
-from kaniko.sandbox import libc
+from kaniko.sandbox.boot import kernel as libc
 from kaniko.sandbox.chroot import run
 from kaniko.sandbox.spec import Isolation, RunSpec
 from tests.sandbox.conftest import Runner
-from tests.sandbox.helpers import mounts_below, processes_in, tree
+from tests.sandbox.helpers import (
+    mounts_below,
+    processes_in,
+    records,
+    tree,
+    without_capabilities,
+)
 
 BOTH: list[Isolation] = ["full", "plain"]
 
@@ -48,12 +52,11 @@ def test_own_pid_namespace_and_hostname(sh_shared: Runner) -> None:
 
 
 @pytest.mark.parametrize("isolation", BOTH)
-def test_hostname_changes_stay_inside(sh_shared: Runner, isolation: Isolation) -> None:
+def test_the_hostname_cannot_be_changed(sh_shared: Runner, isolation: Isolation) -> None:
+    """As in a Docker build: sethostname needs CAP_SYS_ADMIN, which a RUN never has."""
     host = socket.gethostname()
-    assert sh_shared("hostname changed-by-run; hostname", isolation=isolation) == (
-        0,
-        ["changed-by-run"],
-    )
+    code, lines = sh_shared("hostname changed-by-run || echo refused", isolation=isolation)
+    assert (code, lines[-1]) == (0, "refused")
     assert socket.gethostname() == host
 
 
@@ -153,50 +156,59 @@ def test_plain_isolation_without_mknod_leaves_no_trace(
     assert tree(rootfs) == before
 
 
-def test_mounts_refused_falls_back_to_plain_once(
-    sh: Runner, rootfs: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def refuse(flags: int) -> None:
-        raise OSError(errno.EPERM, "unshare: Operation not permitted")
-
-    monkeypatch.setattr(libc, "unshare", refuse)  # the forked children inherit the patch
+def test_mounts_refused_falls_back_to_plain_once(sh: Runner, rootfs: Path) -> None:
+    """Without CAP_SYS_ADMIN (an unprivileged pod) a RUN is a plain chroot, said once."""
     before = tree(rootfs)
     host = socket.gethostname()
-    script = "test -d /proc/self || echo plain; echo > /dev/null && echo null; hostname"
-    with caplog.at_level(logging.WARNING, logger="kaniko.sandbox"):
-        for _ in range(2):
-            code, lines = sh(script, hostname="wanted")
-            # without a UTS namespace the name is not set: the host's must not change
-            assert (code, lines) == (0, ["plain", "null", host])
+    script = (
+        "test -d /proc/self || echo plain; echo > /dev/null && echo null; hostname;"
+        "grep CapBnd /proc/1/status 2>/dev/null || echo no-proc"
+    )
+
+    def two_runs() -> object:
+        return [sh(script, hostname="wanted") for _ in range(2)]
+
+    runs = without_capabilities(("CAP_SYS_ADMIN",), two_runs)
+    # without a UTS namespace the name is not set: the host's must not change
+    assert runs == [[0, ["plain", "null", host, "no-proc"]]] * 2
     assert socket.gethostname() == host
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "plain chroot" in warnings[0].getMessage()
+    warnings = [message for level, message in records if level == "WARNING"]
+    fallback = [message for message in warnings if "plain chroot" in message]
+    assert len(fallback) == 1, warnings
+    assert "without CAP_SYS_CHROOT" in fallback[0]
+    # and once that this process, without CAP_SYS_ADMIN and unfiltered, adds no seccomp
+    assert [m for m in warnings if m not in fallback] == [
+        "RUN steps run without the seccomp profile (needs CAP_SYS_ADMIN): this process may "
+        "not impose it"
+    ]
     assert tree(rootfs) == before
 
 
-def test_mounts_refused_with_full_isolation_is_an_error(
-    sh: Runner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(*args: object) -> None:
-        raise OSError(errno.EPERM, "mount: Operation not permitted")
+def test_mounts_refused_with_full_isolation_is_an_error(sh: Runner) -> None:
+    def full() -> object:
+        return sh("true", isolation="full")
 
-    monkeypatch.setattr(libc, "mount", refuse)
-    with pytest.raises(BuildError, match="full isolation needs mounts"):
-        sh("true", isolation="full")
+    with pytest.raises(RuntimeError, match="BuildError: RUN: full isolation needs mounts"):
+        without_capabilities(("CAP_SYS_ADMIN",), full)
 
 
-@pytest.mark.parametrize("isolation", BOTH)
-def test_chroot_refused_points_at_inplace(
-    sh: Runner, rootfs: Path, monkeypatch: pytest.MonkeyPatch, isolation: Isolation
-) -> None:
-    def refuse(path: str) -> None:
-        raise PermissionError(errno.EPERM, "Operation not permitted")
+def test_full_isolation_needs_no_chroot(sh_shared: Runner) -> None:
+    """pivot_root, not chroot(2): CAP_SYS_CHROOT is not needed for the RUN's own root."""
 
-    monkeypatch.setattr(os, "chroot", refuse)
+    def full() -> object:
+        return sh_shared("echo in", isolation="full")
+
+    assert without_capabilities(("CAP_SYS_CHROOT",), full) == [0, ["in"]]
+
+
+def test_chroot_refused_points_at_inplace(sh: Runner, rootfs: Path) -> None:
     before = tree(rootfs)
-    with pytest.raises(BuildError, match="--isolation=inplace"):
-        sh("true", isolation=isolation)
+
+    def plain() -> object:
+        return sh("true")
+
+    with pytest.raises(RuntimeError, match=r"BuildError: .*--isolation=inplace"):
+        without_capabilities(("CAP_SYS_ADMIN", "CAP_SYS_CHROOT"), plain)
     assert tree(rootfs) == before
 
 

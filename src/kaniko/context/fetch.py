@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kaniko.context.local import context_dir
 from kaniko.context.spec import Spec, parse_spec
-from kaniko.errors import ContextError, FilesystemError, KanikoError
+from kaniko.errors import ContextError, FilesystemError, KanikoError, UsageError
 from kaniko.fs.safepath import clean_relpath, full_path, resolve_rel
 from kaniko.options import BuildOptions
 
@@ -55,11 +55,13 @@ def _workdir(options: BuildOptions) -> Path:
 
 
 def sub_path(root: str, sub: str, source: str) -> str:
-    """``root``/``sub``, resolved inside ``root``; it must be a directory."""
+    """``root``/``sub``, resolved inside ``root`` as a chroot would (``..`` that climbs
+    out is a :class:`UsageError`; a symlink is followed inside ``root``, never out of it,
+    so the host around the context is never read); it must be a directory."""
     try:
         rel = clean_relpath(sub)
     except FilesystemError:
-        raise ContextError(f"--context-sub-path {sub!r}: escapes the context {source}") from None
+        raise UsageError(f"--context-sub-path {sub}: leaves the build context") from None
     try:
         resolved = resolve_rel(root, rel, follow_final=True)
     except FilesystemError:

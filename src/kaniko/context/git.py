@@ -39,7 +39,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from dulwich.client import GitClient, HTTPUnauthorized, get_transport_and_path
 from dulwich.config import ConfigDict, ConfigFile, parse_submodules
@@ -79,11 +79,13 @@ class Remote:
         config.set((b"http",), b"sslVerify", b"true" if self.verify_tls else b"false")
         config.set((b"http",), b"timeout", b"120")
         try:
-            return get_transport_and_path(
+            client, path = get_transport_and_path(
                 self.url, config=config, username=self.username, password=self.password
             )
         except ValueError as e:
             raise GitError(f"{self.display}: {e}") from None
+        _track_responses(client)
+        return client, path
 
 
 def remote_for(url: str, options: GitOptions) -> Remote:
@@ -186,12 +188,36 @@ def _fetch(remote: Remote, repo: Repo, wants: list[str], depth: int | None) -> N
         _close(client)
 
 
+def _track_responses(client: GitClient) -> None:
+    """Remember every HTTP response of ``client``'s urllib3 pool, for :func:`_close`.
+
+    dulwich's HTTP client raises on a 401 or 404 without releasing the response it holds,
+    whose connection then stays open until the garbage collector finds it.
+    """
+    pool = getattr(client, "pool_manager", None)
+    if pool is None:
+        return
+    request = pool.request
+    responses: list[Any] = []
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        response = request(*args, **kwargs)
+        responses.append(response)
+        return response
+
+    pool.request = tracked
+    pool.kaniko_responses = responses
+
+
 def _close(client: GitClient) -> None:
-    """Release the client's connections (dulwich's HTTP client keeps a urllib3 pool)."""
+    """Release the client's connections: every response it opened, then its pool."""
     client.close()
     pool = getattr(client, "pool_manager", None)
-    if pool is not None:
-        pool.clear()
+    if pool is None:
+        return
+    for response in getattr(pool, "kaniko_responses", ()):
+        response.close()
+    pool.clear()
 
 
 def fetch_commit(

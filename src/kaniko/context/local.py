@@ -13,7 +13,7 @@ import os
 import posixpath
 import re
 
-from kaniko.errors import ContextError, NotSupportedYet, UsageError
+from kaniko.errors import ContextError, NotSupportedYet
 from kaniko.iotools import is_inside, read_regular_file
 
 _URL = re.compile(r"^https?://")
@@ -28,23 +28,6 @@ def context_dir(context: str) -> str:
         scheme = context.split("://", 1)[0]
         raise NotSupportedYet(f"not supported yet: --context {scheme}:// (local directories only)")
     return context
-
-
-def sub_context(context: str, sub_path: str) -> str:
-    """The directory ``--context-sub-path`` names inside ``context``; it may not leave it.
-
-    As Go's ``filepath.Join``, a leading ``/`` is taken inside the context. ``..`` that
-    climbs out, or a symlink in the context that leads out, is a :class:`UsageError`: the
-    context is untrusted input, and a build must not read the host around it.
-    """
-    joined = os.path.normpath(os.path.join(context, sub_path.lstrip("/")))
-    if not is_inside(joined, context):
-        raise UsageError(f"--context-sub-path {sub_path}: leaves the build context")
-    if os.path.exists(joined) and not is_inside(
-        os.path.realpath(joined), os.path.realpath(context)
-    ):
-        raise UsageError(f"--context-sub-path {sub_path}: a symlink leads out of the build context")
-    return joined
 
 
 def resolve_dockerfile(dockerfile: str, context: str, cwd: str | None = None) -> tuple[str, str]:

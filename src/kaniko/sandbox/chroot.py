@@ -1,13 +1,19 @@
 """RUN in chroot isolation: the public entry point of the sandbox.
 
 :func:`run` executes one :class:`~kaniko.sandbox.spec.RunSpec` against a root directory
-(DESIGN.md, "Two ways to run a RUN step"). In *full* isolation the process gets a private
-mount namespace with ``/proc``, a read-only ``/sys``, a minimal ``/dev`` and the host's
-``resolv.conf``/``hosts``; where the kernel refuses mounts (an unprivileged pod), ``auto``
-falls back to a *plain* chroot with device nodes made by ``mknod``, and says so once per
-process in the log. Mount points and nodes created only for the RUN are removed afterwards
-(:mod:`kaniko.sandbox.scaffold`), so a snapshot never sees them. The process tree and its
-clean-up are described in :mod:`kaniko.sandbox.process`.
+(DESIGN.md, "Two ways to run a RUN step", and docs/security.md for what a RUN can reach).
+In *full* isolation the RUN is a container as runc makes a default Docker one: its own
+mount, pid, UTS and IPC namespaces, ``pivot_root`` into the root with the old root
+detached, ``/proc`` with runc's masked and read-only paths, a read-only ``/sys``, a
+minimal ``nodev`` ``/dev``, the host's ``resolv.conf``/``hosts``, the 14 default
+capabilities, Docker's default seccomp profile, and an init that is a fresh program,
+never a fork of kaniko (:mod:`kaniko.sandbox.process`, ``boot/``). Where the kernel
+refuses mounts (an unprivileged pod), ``auto`` falls back to a *plain* chroot with
+device nodes made by ``mknod`` and without ``CAP_SYS_CHROOT`` (with it, a RUN could climb
+out of a plain chroot), and says so once per process in the log; so does a piece of the
+hardening this process cannot impose (:mod:`kaniko.sandbox.security`). Mount points and
+nodes created only for the RUN are removed afterwards (:mod:`kaniko.sandbox.scaffold`),
+so a snapshot never sees them.
 
 Interruption: if the calling thread gets an exception while a RUN is running (SIGINT's
 ``KeyboardInterrupt``, or whatever a SIGTERM handler raises), every process of the RUN is
@@ -29,20 +35,24 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kaniko.errors import BuildError
 from kaniko.fs.users import User, resolve_user
 from kaniko.sandbox import process
-from kaniko.sandbox.children import ChildFailure, ChildPlan, exit_code
-from kaniko.sandbox.mounts import MountPlan, prepare_full, prepare_plain
+from kaniko.sandbox.boot.tree import ChildFailure, exit_code
+from kaniko.sandbox.mounts import prepare_full, prepare_plain
 from kaniko.sandbox.output import LineSplitter, discard, pump
 from kaniko.sandbox.scaffold import Scaffold
+from kaniko.sandbox.security import hardening
 from kaniko.sandbox.spec import ISOLATIONS, Isolation, RunSpec, run_environment
+from kaniko.sandbox.workdir import make_workdir
 
 log = logging.getLogger(__name__)
 
 _lock = threading.RLock()  # reentrant: cancel_all may run in a signal handler
 _refused: str | None = None  # why mounts were refused, once they were in this process
+_warned_hardening = False
 _running: dict[int, threading.Event] = {}
 
 
@@ -70,6 +80,7 @@ def run(
     root = Path(os.path.realpath(spec.root))
     user = resolve_user(root, spec.user)
     env = run_environment(spec.env, user)
+    make_workdir(root, spec.workdir, user)
     full = isolation == "full" or (isolation == "auto" and _refused is None)
     while True:
         try:
@@ -105,8 +116,46 @@ def _note_refused(reason: str) -> None:
     if first:
         log.warning(
             "mounts are not permitted here (%s): RUN steps use a plain chroot, without "
-            "/proc and /sys, with device nodes made in the root and removed afterwards",
+            "/proc and /sys and without CAP_SYS_CHROOT, with device nodes made in the root "
+            "and removed afterwards",
             reason,
+        )
+
+
+def step_config(
+    spec: RunSpec, root: str, user: User, env: dict[str, str], mode: str
+) -> dict[str, Any]:
+    """The init's configuration for ``spec`` in ``mode`` (full, plain or inplace), without
+    ``mounts``; plain data only (it is ``marshal``-ed)."""
+    # With CAP_SYS_CHROOT a RUN climbs out of a plain chroot (the double-chroot escape).
+    plan = hardening(frozenset({"CAP_SYS_CHROOT"}) if mode == "plain" else frozenset())
+    _warn_hardening(plan.missing)
+    return {
+        "mode": mode,
+        "root": root,
+        "argv": list(spec.argv),
+        "env": env,
+        "uid": user.uid,
+        "gid": user.gid,
+        "groups": list(user.groups),
+        "workdir": spec.workdir,
+        "hostname": spec.hostname,
+        "mounts": None,
+        "capabilities": plan.capabilities,
+        "drop_bounding": list(plan.drop_bounding),
+        "seccomp": plan.seccomp,
+    }
+
+
+def _warn_hardening(missing: tuple[str, ...]) -> None:
+    global _warned_hardening
+    with _lock:
+        first = not _warned_hardening and bool(missing)
+        _warned_hardening = _warned_hardening or first
+    if first:
+        log.warning(
+            "RUN steps run without %s: this process may not impose it",
+            " and without ".join(missing),
         )
 
 
@@ -121,21 +170,18 @@ def _attempt(
     scaffold = Scaffold()
     private = Path(tempfile.mkdtemp(prefix="kaniko-run-"))
     try:
-        plan: MountPlan | None = None
+        config = step_config(spec, str(root), user, env, "full" if full else "plain")
         if full:
-            plan = prepare_full(root, scaffold, private)
+            config["mounts"] = prepare_full(root, scaffold, private)
         elif not prepare_plain(root, scaffold):
             log.debug("mknod refused: /dev in the RUN lacks some device nodes")
-        child_plan = ChildPlan(str(root), spec.argv, env, user, spec.workdir, spec.hostname, plan)
-        return _supervise(
-            process.spawn(child_plan, feed_stdin=spec.stdin is not None), spec, on_output
-        )
+        return supervise(process.spawn(config, feed_stdin=spec.stdin is not None), spec, on_output)
     finally:
         scaffold.undo()
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _supervise(child: process.Child, spec: RunSpec, on_output: Callable[[str], None]) -> int:
+def supervise(child: process.Child, spec: RunSpec, on_output: Callable[[str], None]) -> int:
     cancelled = threading.Event()
     with _lock:
         _running[child.pid] = cancelled

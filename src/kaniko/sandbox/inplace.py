@@ -5,8 +5,9 @@ a RUN step"), so a RUN needs no chroot and no mounts: ``/proc``, ``/sys``, ``/de
 ``/etc/resolv.conf`` and ``/etc/hosts`` are the container's own and are on the build's
 ignore list. This runner therefore creates nothing in the root: no mount point, no device
 node (the container's ``/dev`` is never touched), no host file. It keeps everything else
-of the chroot runner: the process tree that kills daemons a RUN leaves behind, private
-UTS and IPC namespaces where permitted, the USER's uid, gid and groups resolved from the
+of the chroot runner: the fresh init and the process tree that kills daemons a RUN leaves
+behind, private UTS and IPC namespaces where permitted, the default capabilities and
+seccomp profile where this process may impose them, the USER's uid, gid and groups resolved from the
 root's own ``/etc/passwd`` and ``/etc/group``, the WORKDIR created for that user, the
 stage's environment only (nothing of kaniko's own), output line by line, and
 interruption by :func:`kaniko.sandbox.chroot.cancel_all`.
@@ -20,9 +21,9 @@ from pathlib import Path
 from kaniko.errors import BuildError
 from kaniko.fs.users import resolve_user
 from kaniko.sandbox import process
-from kaniko.sandbox.children import ChildPlan
-from kaniko.sandbox.chroot import _supervise
+from kaniko.sandbox.chroot import step_config, supervise
 from kaniko.sandbox.spec import RunSpec, run_environment
+from kaniko.sandbox.workdir import make_workdir
 
 ROOT = Path("/")
 
@@ -40,6 +41,7 @@ def run_inplace(spec: RunSpec, *, on_output: Callable[[str], None]) -> int:
         raise BuildError(f"RUN: in-place isolation runs against / only, not {spec.root}")
     user = resolve_user(ROOT, spec.user)
     env = run_environment(spec.env, user)
-    plan = ChildPlan("/", spec.argv, env, user, spec.workdir, spec.hostname, None)
-    child = process.spawn(plan, feed_stdin=spec.stdin is not None)
-    return _supervise(child, spec, on_output)
+    make_workdir(ROOT, spec.workdir, user)
+    config = step_config(spec, "/", user, env, "inplace")
+    child = process.spawn(config, feed_stdin=spec.stdin is not None)
+    return supervise(child, spec, on_output)

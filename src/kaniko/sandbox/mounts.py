@@ -1,11 +1,11 @@
 """What a RUN sees besides the image: ``/proc``, ``/sys``, ``/dev``, ``resolv.conf``, ``hosts``.
 
-Two halves. The parent prepares (:func:`prepare_full`, :func:`prepare_plain`): it resolves
-every target inside the root as a chroot would (so a symlink planted in the image cannot
-point a mount or a new file at the host) and creates missing mount points through a
-:class:`~kaniko.sandbox.scaffold.Scaffold`. The child, already in its private mount
-namespace, applies the plan (:func:`apply`). Those mounts die with the namespace when the
-last process of the RUN exits; nothing is ever unmounted by hand.
+kaniko's half of it (the init mounts, see ``boot/rootfs.py``): :func:`prepare_full`
+resolves every target inside the root as a chroot would (so a symlink planted in the
+image cannot point a mount or a new file at the host), creates missing mount points
+through a :class:`~kaniko.sandbox.scaffold.Scaffold`, and returns the plan the init
+follows. :func:`prepare_plain` serves a plain chroot, which has no mounts: device nodes
+and the host files are created in the root and removed after the RUN.
 
 The host's ``resolv.conf`` and ``hosts`` are copied to a private directory and the copies
 bound, so a RUN that edits them changes neither the host nor the image.
@@ -15,34 +15,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.safepath import resolve_in_root
-from kaniko.sandbox import libc
-from kaniko.sandbox.devices import make_nodes, populate_dev
+from kaniko.sandbox.devices import DEVICES, SYMLINKS, make_nodes
 from kaniko.sandbox.scaffold import Scaffold
+from kaniko.sandbox.security import MASKED_PATHS, READONLY_PATHS
 
 HOST_FILES = ("etc/resolv.conf", "etc/hosts")
 """Host files every RUN sees (name resolution), at the same path inside the root."""
-
-_PROC_FLAGS = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
-_SYS_FLAGS = libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
-
-
-class MountsRefused(Exception):
-    """The kernel refused the mounts full isolation needs (an unprivileged container)."""
-
-
-@dataclass(frozen=True)
-class MountPlan:
-    """Host paths (already resolved inside the root) the child mounts on; None = skip."""
-
-    proc: str | None
-    sys: str | None
-    dev: str | None
-    files: tuple[tuple[str, str], ...]  # (private copy, target inside the root)
 
 
 def _copy_host_file(name: str, private_dir: Path) -> Path | None:
@@ -63,8 +46,18 @@ def _resolve(root: Path, name: str) -> Path | None:
         return None
 
 
-def prepare_full(root: Path, scaffold: Scaffold, private_dir: Path) -> MountPlan:
-    """Resolve and create the mount points of full isolation; copy the host files."""
+def _split(paths: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``/proc/kcore`` → ``("proc", "kcore")``: a path below one of the plan's mounts."""
+    return [tuple(path.lstrip("/").split("/", 1)) for path in paths]  # type: ignore[misc]
+
+
+def prepare_full(root: Path, scaffold: Scaffold, private_dir: Path) -> dict[str, Any]:
+    """Resolve and create the mount points of full isolation; copy the host files.
+
+    The plan (a dict of plain data, for the init): ``root``, ``proc``/``sys``/``dev`` (host
+    paths, or None to skip), ``files`` ((copy, target) pairs), ``devices``, ``symlinks``,
+    and ``masked``/``readonly`` as (mount, path below it) pairs.
+    """
 
     def directory(name: str) -> str | None:
         target = _resolve(root, name)
@@ -76,7 +69,17 @@ def prepare_full(root: Path, scaffold: Scaffold, private_dir: Path) -> MountPlan
         target = _resolve(root, name)
         if copy is not None and target is not None and scaffold.ensure_file(target):
             files.append((str(copy), str(target)))
-    return MountPlan(directory("proc"), directory("sys"), directory("dev"), tuple(files))
+    return {
+        "root": str(root),
+        "proc": directory("proc"),
+        "sys": directory("sys"),
+        "dev": directory("dev"),
+        "files": files,
+        "devices": list(DEVICES),
+        "symlinks": list(SYMLINKS),
+        "masked": _split(MASKED_PATHS),
+        "readonly": _split(READONLY_PATHS),
+    }
 
 
 def prepare_plain(root: Path, scaffold: Scaffold) -> bool:
@@ -91,55 +94,3 @@ def prepare_plain(root: Path, scaffold: Scaffold) -> bool:
             scaffold.ensure_file(target, source.read_bytes())
     dev = _resolve(root, "dev")
     return dev is not None and make_nodes(dev, scaffold)
-
-
-def _mount_proc(target: str) -> None:
-    try:
-        libc.mount("proc", target, "proc", _PROC_FLAGS)
-    except OSError as refused:
-        try:
-            libc.mount("/proc", target, None, libc.MS_BIND | libc.MS_REC)
-        except OSError:
-            raise MountsRefused(str(refused)) from refused
-
-
-def _mount_sys(target: str) -> None:
-    try:
-        libc.mount("sysfs", target, "sysfs", _SYS_FLAGS)
-        return
-    except OSError:
-        pass
-    try:
-        libc.mount("/sys", target, None, libc.MS_BIND)
-    except OSError:
-        return  # no /sys at all rather than a writable one
-    try:
-        libc.mount(None, target, None, libc.MS_REMOUNT | libc.MS_BIND | _SYS_FLAGS)
-    except OSError:
-        libc.umount(target)
-
-
-def apply(plan: MountPlan) -> None:
-    """Mount everything in ``plan``; called in the child after ``unshare(CLONE_NEWNS)``.
-
-    Raises :class:`MountsRefused` when mounting is not permitted at all.
-    """
-    try:
-        # Nothing mounted from here on may propagate back to the host's namespace.
-        libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
-    except OSError as refused:
-        raise MountsRefused(str(refused)) from refused
-    if plan.proc is not None:
-        _mount_proc(plan.proc)
-    if plan.sys is not None:
-        _mount_sys(plan.sys)
-    if plan.dev is not None:
-        try:
-            populate_dev(plan.dev)
-        except OSError as refused:
-            raise MountsRefused(str(refused)) from refused
-    for copy, target in plan.files:
-        try:
-            libc.mount(copy, target, None, libc.MS_BIND)
-        except OSError:
-            continue  # the image's own file stays visible

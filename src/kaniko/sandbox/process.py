@@ -1,40 +1,39 @@
-"""The process tree of one RUN, forked from kaniko.
+"""Starting, watching and stopping the process tree of one RUN (kaniko's side).
 
-::
+kaniko never forks itself for a RUN: it starts the init program (``boot/``, see
+``boot/tree.py`` for the tree it grows) with ``posix_spawn`` as
+``<this interpreter> -I -S <boot directory>``, in a new session (its pid is the RUN's
+process group), with an empty environment, default signal dispositions and five
+descriptors: the command's stdin (a pipe, or ``/dev/null``), the output pipe twice, the
+status pipe and a memfd with the step's configuration (``marshal``-ed plain data); any
+other descriptor the builder left inheritable is closed by the init before it does
+anything else. So nothing of the builder (memory, environment, sockets, credentials)
+reaches the RUN, and the cost does not grow with the builder's memory as a ``fork``
+would.
 
-    kaniko ── A "keeper"  setsid (its pid is the RUN's process group); PR_SET_PDEATHSIG;
-               │          child subreaper; unshare(NEWNS NEWPID NEWUTS NEWIPC) as permitted
-               └─ B "init"  pid 1 of the new pid namespace when there is one; mounts,
-                   │        hostname, chroot, WORKDIR; reaps everything; exits with C
-                   └─ C "command"  stdio, signals, groups/gid/uid, exec
-
-When C exits, B exits with C's status; with a pid namespace the kernel then kills every
-process left in it. A kills whatever is left below it (orphans are reparented to A, the
-subreaper) and exits with the same status; kaniko finally kills the whole process group.
-To end a RUN early kaniko sends A SIGTERM (:func:`stop`): A kills B and everything below
-itself the same way, and exits with 143.
-So a daemon started by a RUN never outlives it, and the mount namespace, which only these
-processes hold, dies with them.
-
-Before C execs, a failure in A, B or C is written to a close-on-exec *status pipe* as
-``kind NUL message``; end of file on it without data means C has exec'd. Kinds:
-``nomount`` (mounts refused: fall back to a plain chroot), ``nochroot`` and ``setup``.
-A command that cannot be exec'd is reported on the output like Docker does, with exit 127
-(not found) or 126 (not executable).
-
-This module is kaniko's side (start, wait, stop); what runs in A, B and C is in
-:mod:`kaniko.sandbox.children`.
+Before the command execs, a failure is written to the status pipe as ``kind NUL
+message``; end of file without data means the command has exec'd. Kinds: ``nomount``
+(mounts refused: fall back to a plain chroot), ``nochroot`` and ``setup``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import marshal
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from kaniko.sandbox.children import SETUP_FAILED, ChildFailure, ChildPlan, Fds, keeper
+from kaniko.errors import BuildError
+from kaniko.sandbox.boot.tree import DEFAULT_SIGNALS, ChildFailure
+
+INIT = Path(__file__).resolve().parent / "boot"
+"""The init program: a directory with a ``__main__.py``, run by this interpreter."""
 
 
 @dataclass(frozen=True)
@@ -47,26 +46,51 @@ class Child:
     stdin: int | None
 
 
-def spawn(plan: ChildPlan, *, feed_stdin: bool) -> Child:
-    """Fork the keeper A; the returned fds belong to the caller, who must close them."""
+def _high(fd: int) -> int:
+    """``fd`` moved above the five the init gets (so no ``dup2`` clobbers another source)."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
+
+
+def spawn(config: dict[str, Any], *, feed_stdin: bool) -> Child:
+    """Start the init with ``config``; the returned fds belong to the caller, who must
+    close them."""
+    if not sys.executable:
+        raise BuildError("RUN: cannot find this Python interpreter to start the RUN's init")
+    config = {**config, "parent": os.getpid()}
     out_r, out_w = os.pipe()
     status_r, status_w = os.pipe()
     if feed_stdin:
         in_r, in_w = os.pipe()
     else:
         in_r, in_w = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), None
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for fd in (out_r, status_r, in_w):
-                if fd is not None:
-                    os.close(fd)
-            keeper(plan, parent, Fds(in_r, out_w, status_w))
-        finally:
-            os._exit(SETUP_FAILED)
-    for fd in (out_w, status_w, in_r):
-        os.close(fd)
+    memfd = os.memfd_create("kaniko-run", os.MFD_CLOEXEC)
+    theirs = [_high(fd) for fd in (in_r, out_w, status_w, memfd)]
+    try:
+        data = memoryview(marshal.dumps(config))
+        while data:
+            data = data[os.write(theirs[3], data) :]
+        os.lseek(theirs[3], 0, os.SEEK_SET)
+        stdin, output, status, config_fd = theirs
+        targets = ((stdin, 0), (output, 1), (output, 2), (status, 3), (config_fd, 4))
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in targets]
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-I", "-S", str(INIT)],
+            {},
+            file_actions=actions,
+            setsid=True,
+            setsigdef=DEFAULT_SIGNALS,
+        )
+    except BaseException:
+        for fd in (out_r, status_r, in_w):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in theirs:
+            os.close(fd)
     return Child(pid, out_r, status_r, in_w)
 
 

@@ -20,10 +20,11 @@ Isolation = Literal["auto", "full", "plain"]
 """How far :func:`kaniko.sandbox.chroot.run` confines the process (not
 :data:`kaniko.options.RootMode`, ``--isolation``, which picks this sandbox or in-place).
 
-``full``: a private mount namespace with ``/proc``, ``/sys``, ``/dev`` and the host's
-``resolv.conf``/``hosts`` mounted; an error where mounts are refused. ``plain``: a bare
-chroot with device nodes made by ``mknod`` (removed afterwards). ``auto``: ``full`` where
-permitted, else ``plain`` with one warning per process.
+``full``: a container as runc makes a default Docker one (private namespaces,
+``pivot_root``, ``/proc``, ``/sys``, ``/dev``, the host's ``resolv.conf``/``hosts``); an
+error where mounts are refused. ``plain``: a chroot without ``CAP_SYS_CHROOT``, with
+device nodes made by ``mknod`` (removed afterwards). ``auto``: ``full`` where permitted,
+else ``plain`` with one warning per process. Both: docs/security.md.
 """
 
 ISOLATIONS: tuple[Isolation, ...] = ("auto", "full", "plain")
