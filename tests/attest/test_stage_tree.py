@@ -9,17 +9,15 @@ import pytest
 from kaniko.attest.scan import scan
 from kaniko.dockerfile.parser import parse
 from kaniko.executor.attest import stage_tree
-from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.filesystem import DirectoryRoots
 from kaniko.executor.inplace import InplaceBuild
-from kaniko.executor.stage import FilesystemSteps, StageOptions, build_stage
-from kaniko.images import mutate
-from kaniko.images.empty import scratch
-from kaniko.oci.image import FileLayer, Image
+from kaniko.executor.stage import StageOptions, StageRoots, build_stages
+from kaniko.executor.workspace import Workspace
+from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, SnapshotOptions
 from kaniko.plan import make_plan
 from kaniko.sandbox import chroot
-from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
+from tests.executor.helpers import OneBase, busybox_image, stage_parts
 
 PLATFORM = Platform.host()
 SITE = "/usr/lib/python3/dist-packages"
@@ -32,9 +30,7 @@ def _dist(name: str) -> str:
 
 @pytest.fixture
 def base(tmp_path: Path) -> Image:
-    blob = tmp_path / "layer.tar.gz"
-    blob.write_bytes(layer_from_dir(busybox_rootfs(tmp_path / "rootfs")))
-    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+    return busybox_image(tmp_path, PLATFORM)
 
 
 @pytest.mark.parametrize("inplace", [True, False])
@@ -46,40 +42,29 @@ def test_scanned_roots(base: Image, tmp_path: Path, inplace: bool, monkeypatch) 
         f"cd /cache && {_dist('ignored').replace(SITE, 'cache')}\n"
         "FROM two AS three\nLABEL only=metadata\n"
     )
-    plan = make_plan(
-        parse(text),
-        build_args={},
-        platform=PLATFORM,
-        environ={},
-        base_env=lambda ref, p: base.config().config.env,
-        base_onbuild=lambda ref, p: (),
-    )
-    options = BuildOptions(
-        kaniko_dir=str(tmp_path / "kaniko"), snapshot=SnapshotOptions(ignore_paths=("/cache",))
-    )
+    bases = OneBase(base)
+    plan = make_plan(parse(text), build_args={}, platform=PLATFORM, environ={}, bases=bases)
     context = tmp_path / "context"
     context.mkdir()
-    ws = Workspace.create(options, context=context, matcher=None, images=lambda r, p: base)
+    ws = Workspace.create(str(tmp_path / "kaniko"))
+    parts = stage_parts(ws, ("/cache",))
     root = tmp_path / "root"
     root.mkdir()
-    images: dict[int, Image] = {}
-    steps: dict[int, FilesystemSteps] = {}
-    build = (
-        InplaceBuild(ws, plan, images, root=root, mountinfo="", stages_dir=tmp_path / "stages")
-        if inplace
-        else None
-    )
+    roots: StageRoots
+    if inplace:
+        roots = InplaceBuild(
+            parts, plan, context=context, matcher=None, images=bases,
+            kaniko_dir=str(tmp_path / "kaniko"), root=root, mountinfo="",
+            stages_dir=tmp_path / "stages",
+        )  # fmt: skip
+    else:
+        roots = DirectoryRoots(parts, context=context, matcher=None, images=bases)
     try:
-        for stage in plan.stages:
-            start = images[stage.base] if isinstance(stage.base, int) else base
-            steps[stage.index] = (
-                build.steps(stage, start) if build else ChrootSteps(ws, stage, start)
-            )
-            images[stage.index] = build_stage(stage, start, steps[stage.index], StageOptions())
+        images = build_stages(plan, roots, bases, StageOptions())
 
         def names(index: int) -> list[str]:
             stage = plan.stages[index]
-            tree = stage_tree(stage, images[index], steps.get(index), ws)
+            tree = stage_tree(stage, images[index], roots, parts.extractor)
             return [p.name for p in scan(tree).packages]
 
         assert names(0) == ["first"]
@@ -88,6 +73,5 @@ def test_scanned_roots(base: Image, tmp_path: Path, inplace: bool, monkeypatch) 
         if inplace:
             assert (root / SITE.lstrip("/") / "second-1.dist-info").is_dir()  # / left alone
     finally:
-        if build is not None:
-            build.close()
+        roots.close()
         ws.remove()

@@ -1,4 +1,10 @@
-"""Helpers shared by the COPY/ADD step tests (this module holds no tests).
+"""Helpers shared by the executor's tests (this module holds no tests).
+
+For stage builds: :func:`busybox_image` makes a one-layer busybox base (its layer a file,
+as a pulled layer kept on disk is), :class:`OneBase` serves it for every ``FROM``,
+:func:`stage_parts` makes what a build's stages share.
+
+For the COPY/ADD step tests:
 
 :func:`make_context` builds one build context with every kind of entry the tests copy;
 :func:`make_root` a stage root with users, groups and the symlinks real images have
@@ -21,7 +27,44 @@ import httpx
 from kaniko.dockerfile.ast import Heredoc
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
+from kaniko.executor.filesystem import Snapshots, StageParts
 from kaniko.executor.steps import CopySource, copy_step
+from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
+from kaniko.images import mutate
+from kaniko.images.empty import scratch
+from kaniko.oci.config import ImageConfig
+from kaniko.oci.image import FileLayer, Image
+from kaniko.oci.platform import Platform
+from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
+
+
+def busybox_image(directory: Path, platform: Platform, rootfs: Path | None = None) -> Image:
+    """A busybox image for ``platform`` whose one layer is a file in ``directory``; from
+    ``rootfs`` if given (a busybox root a test changed), else a fresh one."""
+    root = rootfs if rootfs is not None else busybox_rootfs(directory / "rootfs")
+    blob = directory / "layer.tar.gz"
+    blob.write_bytes(layer_from_dir(root))
+    return mutate.append(scratch(platform), FileLayer.from_file(str(blob), DOCKER_LAYER))
+
+
+class OneBase:
+    """Base images (for the planner and the stages) where every reference names ``image``."""
+
+    def __init__(self, image: Image) -> None:
+        self._image = image
+
+    def image(self, reference: str, platform: Platform) -> Image:
+        return self._image
+
+    def config(self, reference: str, platform: Platform) -> ImageConfig:
+        return self._image.config()
+
+
+def stage_parts(workspace: Workspace, ignore_paths: tuple[str, ...] = ()) -> StageParts:
+    """The default snapshot and extraction settings, ``ignore_paths`` ignored."""
+    extractor = Extractor(workspace, IgnoreRules(paths=ignore_paths))
+    return StageParts(extractor, Snapshots(workspace.spool))
+
 
 T = 1_600_000_000_123_456_789  # mtime of every context entry, in ns (sub-second on purpose)
 T_SUB = 1_500_000_000_987_654_321  # mtime of the context's dir/sub

@@ -20,18 +20,18 @@ import pytest
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor import executor
-from kaniko.executor.filesystem import ChrootSteps, Workspace
-from kaniko.executor.inplace import InplaceBuild, InplaceSteps
-from kaniko.executor.stage import StageOptions, build_stage
-from kaniko.images import mutate
-from kaniko.images.empty import scratch
-from kaniko.oci.image import FileLayer, Image
+from kaniko.executor.filesystem import DirectoryRoots, StageParts
+from kaniko.executor.inplace import InplaceBuild
+from kaniko.executor.stage import StageOptions, StageRoots, build_stage, build_stages
+from kaniko.executor.workspace import Workspace
+from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, SnapshotOptions
-from kaniko.plan import make_plan
+from kaniko.options import BuildOptions
+from kaniko.plan import BuildPlan, make_plan
 from kaniko.sandbox import chroot
+from tests.executor.helpers import OneBase, busybox_image, stage_parts
 from tests.lab.flatten import Tree, compare_trees, flatten_layers
-from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir
+from tests.lab.images import busybox_rootfs
 
 PLATFORM = Platform.host()
 
@@ -39,10 +39,7 @@ PLATFORM = Platform.host()
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Image:
     """A busybox image whose one layer is a file (as a pulled layer kept on disk is)."""
-    directory = tmp_path_factory.mktemp("inplace-base")
-    blob = directory / "layer.tar.gz"
-    blob.write_bytes(layer_from_dir(busybox_rootfs(directory / "rootfs")))
-    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+    return busybox_image(tmp_path_factory.mktemp("inplace-base"), PLATFORM)
 
 
 @pytest.fixture(autouse=True)
@@ -56,9 +53,30 @@ def base_without_var(tmp_path_factory: pytest.TempPathFactory) -> Image:
     directory = tmp_path_factory.mktemp("inplace-base-novar")
     rootfs = busybox_rootfs(directory / "rootfs")
     shutil.rmtree(rootfs / "var")
-    blob = directory / "layer.tar.gz"
-    blob.write_bytes(layer_from_dir(rootfs))
-    return mutate.append(scratch(PLATFORM), FileLayer.from_file(str(blob), DOCKER_LAYER))
+    return busybox_image(directory, PLATFORM, rootfs)
+
+
+def _inplace(
+    parts: StageParts,
+    plan: BuildPlan,
+    context: Path,
+    bases: OneBase,
+    root: Path,
+    stages_dir: Path | None = None,
+) -> InplaceBuild:
+    """An in-place build of ``plan`` with ``root`` standing in for ``/``."""
+    kaniko_dir = str(parts.extractor.workspace.base.parent.parent)
+    return InplaceBuild(
+        parts,
+        plan,
+        context=context,
+        matcher=None,
+        images=bases,
+        kaniko_dir=kaniko_dir,
+        root=root,
+        mountinfo="",
+        stages_dir=stages_dir,
+    )
 
 
 def _build(
@@ -77,38 +95,26 @@ def _build(
         build_args={},
         platform=PLATFORM,
         environ={},
-        base_env=lambda ref, p: base.config().config.env,
-        base_onbuild=lambda ref, p: (),
+        bases=OneBase(base),
     )
     context = tmp_path / "context"
     context.mkdir(parents=True, exist_ok=True)
-    options = BuildOptions(
-        kaniko_dir=str(tmp_path / "kaniko"),
-        snapshot=SnapshotOptions(ignore_paths=ignore_paths),
-    )
-    ws = Workspace.create(options, context=context, matcher=None, images=lambda r, p: base)
+    ws = Workspace.create(str(tmp_path / "kaniko"))
+    parts = stage_parts(ws, ignore_paths)
     root = tmp_path / "root"
     root.mkdir(parents=True, exist_ok=True)
-    images: dict[int, Image] = {}
-    build = (
-        InplaceBuild(ws, plan, images, root=root, mountinfo="", stages_dir=tmp_path / "stages")
-        if inplace
-        else None
-    )
+    bases = OneBase(base)
+    roots: StageRoots
+    if inplace:
+        roots = _inplace(parts, plan, context, bases, root, tmp_path / "stages")
+    else:
+        roots = DirectoryRoots(parts, context=context, matcher=None, images=bases)
     try:
-        for stage in plan.stages:
-            if stage.base == "scratch":
-                start = scratch(PLATFORM)
-            else:
-                start = images[stage.base] if isinstance(stage.base, int) else base
-            steps = build.steps(stage, start) if build else ChrootSteps(ws, stage, start)
-            images[stage.index] = build_stage(stage, start, steps, StageOptions())
-        final = images[plan.target_index]
+        final = build_stages(plan, roots, bases, StageOptions())[plan.target_index]
         tree = flatten_layers([Path(layer.path) for layer in final.layers()])
         added = len(final.layers()) - len(base.layers())
     finally:
-        if build is not None:
-            build.close()
+        roots.close()
         ws.remove()
     assert not (tmp_path / "stages").exists() or not any((tmp_path / "stages").iterdir())
     return tree, root, added
@@ -242,15 +248,15 @@ def test_ignored_paths_are_neither_wiped_nor_snapshotted(base: Image, tmp_path: 
 
 def test_only_stages_that_run_programs_take_the_root(base: Image, tmp_path: Path) -> None:
     plan = make_plan(parse("FROM base\nRUN true\nFROM base\nCOPY a b\n"), build_args={})
-    ws = Workspace.create(
-        BuildOptions(kaniko_dir=str(tmp_path / "k")), context=tmp_path, matcher=None,
-        images=lambda r, p: base,
-    )  # fmt: skip
-    build = InplaceBuild(ws, plan, {}, root=tmp_path / "root", mountinfo="")
+    ws = Workspace.create(str(tmp_path / "k"))
+    (tmp_path / "root").mkdir()
+    build = _inplace(stage_parts(ws), plan, tmp_path, OneBase(base), tmp_path / "root")
     try:
-        assert isinstance(build.steps(plan.stages[0], base), InplaceSteps)
+        first = build.steps(plan.stages[0], base)
+        assert first.root() == tmp_path / "root"  # in place (the RUN: the chroot sandbox,
+        assert first.runner is chroot.run  # as the root only stands in for /)
         second = build.steps(plan.stages[1], base)
-        assert type(second) is ChrootSteps
+        assert second.root().parent == ws.base  # a directory of the workspace
         assert "/proc" in build.ignore.paths and str(ws.base) in build.ignore.paths
     finally:
         build.close()
@@ -280,19 +286,16 @@ def test_cleanup_wipes_the_root_but_not_the_ignore_list(base: Image, tmp_path: P
         build_args={},
         platform=PLATFORM,
         environ={},
-        base_env=lambda ref, p: base.config().config.env,
-        base_onbuild=lambda ref, p: (),
+        bases=OneBase(base),
     )
     context = tmp_path / "context"
     context.mkdir()
-    options = BuildOptions(
-        kaniko_dir=str(tmp_path / "kaniko"), snapshot=SnapshotOptions(ignore_paths=("/cache",))
-    )
-    ws = Workspace.create(options, context=context, matcher=None, images=lambda r, p: base)
+    ws = Workspace.create(str(tmp_path / "kaniko"))
+    parts = stage_parts(ws, ("/cache",))
     root = tmp_path / "root"
     (root / "cache").mkdir(parents=True)
     (root / "cache" / "kept").write_text("ignored paths survive\n")
-    build = InplaceBuild(ws, plan, {}, root=root, mountinfo="", stages_dir=tmp_path / "stages")
+    build = _inplace(parts, plan, context, OneBase(base), root, tmp_path / "stages")
     try:
         [stage] = plan.stages
         build_stage(stage, base, build.steps(stage, base), StageOptions())

@@ -9,7 +9,7 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
 from kaniko.executor import metadata
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig, RunConfig
+from kaniko.oci.runconfig import HealthConfig, RunConfig
 from kaniko.plan import make_plan
 
 
@@ -23,11 +23,6 @@ def _apply(lines: str, config: ImageConfig | None = None) -> metadata.ConfigStat
 
 def _run(lines: str, config: ImageConfig | None = None) -> RunConfig:
     return _apply(lines, config).config.config
-
-
-def test_env_replaces_in_place_and_appends() -> None:
-    base = ImageConfig(config=RunConfig(env=("PATH=/bin", "A=1")))
-    assert _run("ENV A=2 B=3\nENV PATH=/x\n", base).env == ("PATH=/x", "A=2", "B=3")
 
 
 def test_labels_merge() -> None:
@@ -92,13 +87,6 @@ def test_created_by_reads_like_docker() -> None:
     text = metadata.created_by(parse_instruction(node))
     assert text.startswith("/bin/sh -c #(nop) ENV A=1 ") and text.endswith("B=2")
     assert "\n" not in text
-
-
-def test_default_path_only_when_missing() -> None:
-    cfg = metadata.with_default_path(ImageConfig())
-    assert cfg.config.env == (f"PATH={DEFAULT_PATH}",)
-    mine = ImageConfig(config=RunConfig(env=("PATH=/mine",)))
-    assert metadata.with_default_path(mine) is mine
 
 
 def test_bad_port_names_the_line() -> None:

@@ -8,9 +8,8 @@ import tarfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from kaniko.executor.filesystem import Workspace
+from kaniko.executor.workspace import Extractor, Workspace
 from kaniko.oci.digest import Digest
-from kaniko.options import BuildOptions
 
 
 def _tar(name: str, data: bytes) -> bytes:
@@ -50,16 +49,12 @@ class OneLayerImage:
 
 def test_remote_layers_are_pulled_once(tmp_path: Path) -> None:
     layer = CountingLayer(_tar("hello.txt", b"hi\n"))
-    ws = Workspace.create(
-        BuildOptions(kaniko_dir=str(tmp_path / "k")),
-        context=tmp_path,
-        matcher=None,
-        images=lambda ref, platform: None,
-    )
+    ws = Workspace.create(str(tmp_path / "k"))
+    extractor = Extractor(ws)
     try:
         for name in ("a", "b"):
             root = ws.new_root(name)
-            ws.extract(OneLayerImage(layer), root)
+            extractor.extract(OneLayerImage(layer), root)
             assert (root / "hello.txt").read_bytes() == b"hi\n"
         assert layer.opened == 1
         assert (ws.blobs / layer.digest.encoded).read_bytes() == layer.blob

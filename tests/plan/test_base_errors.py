@@ -5,6 +5,7 @@ import pytest
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError, RegistryError, with_context
 from kaniko.plan import make_plan
+from tests.plan.helpers import Bases
 
 
 def test_base_lookup_failures_name_the_from_line() -> None:
@@ -13,7 +14,7 @@ def test_base_lookup_failures_name_the_from_line() -> None:
 
     dockerfile = parse("ARG V=1\nFROM scratch AS a\nFROM r.io/app:$V\nRUN true\n", path="Df")
     with pytest.raises(RegistryError) as info:
-        make_plan(dockerfile, build_args={}, base_env=refuse)
+        make_plan(dockerfile, build_args={}, bases=Bases(env=refuse))
     assert str(info.value) == "Df:3: FROM r.io/app:1: registry r.io: r.io/app:1: DENIED: no"
 
 

@@ -12,6 +12,7 @@ from kaniko.errors import DockerfileError
 from kaniko.oci.platform import Platform
 from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan import BuildPlan, make_plan
+from tests.plan.helpers import Bases
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")
@@ -131,7 +132,7 @@ def test_base_image_env_is_seen_and_arg_overrides_it() -> None:
         return ["PATH=/opt/bin", "V=img"]
 
     text = "FROM img:1\nLABEL o=$V:$PATH\nARG V=arg\nLABEL o=$V\nFROM scratch\n"
-    got = probes(text, base_env=base_env)
+    got = probes(text, bases=Bases(env=base_env))
     assert got == ["img:/opt/bin", "arg"]
     assert calls == [("img:1", AMD64)]
 

@@ -11,6 +11,8 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError
 from kaniko.oci.platform import Platform
 from kaniko.plan import BuildPlan, make_plan
+from kaniko.plan.model import Edge
+from tests.plan.helpers import Bases
 
 AMD64 = Platform("linux", "amd64")
 
@@ -87,6 +89,24 @@ def test_dependencies_through_from_copy_and_mounts() -> None:
     assert indices(plan(text, skip_unused_stages=True)) == [0, 1, 2, 3]
 
 
+def test_the_stage_graph_names_each_need() -> None:
+    text = (
+        "FROM a AS one\nFROM b AS two\nCOPY --from=one /x /x\n"
+        "FROM one AS three\nRUN --mount=from=two,target=/t make\nCOPY --from=one /y /y\n"
+    )
+    built = plan(text)
+    assert built.edges() == (
+        Edge(1, 0, "copy"),
+        Edge(2, 0, "from"),
+        Edge(2, 1, "mount"),
+        Edge(2, 0, "copy"),
+    )
+    users = built.users()
+    assert users[0] == (Edge(1, 0, "copy"), Edge(2, 0, "from"), Edge(2, 0, "copy"))
+    assert users[1] == (Edge(2, 1, "mount"),) and 2 not in users
+    assert {e.used for e in built.edges() if e.user == 2} == set(built.stage(2).depends_on)
+
+
 def test_skip_unused_follows_dependencies_transitively() -> None:
     text = "FROM a AS one\nFROM b AS two\nCOPY --from=one / /\nFROM c AS three\nFROM two\n"
     assert indices(plan(text, skip_unused_stages=True)) == [0, 1, 3]
@@ -156,15 +176,12 @@ def test_base_image_onbuild_triggers_are_planned_first() -> None:
         return ["HOME=/home/app"]
 
     text = "FROM x AS assets\nFROM y AS unused\nFROM app-base\nRUN go\nFROM scratch AS s\n"
-    built = plan(
-        text, target="", skip_unused_stages=True, base_env=env, base_onbuild=onbuild, environ={}
-    )
+    built = plan(text, target="", skip_unused_stages=True, bases=Bases(env, onbuild), environ={})
     assert indices(built) == [3]
     built = plan(
         text.replace("FROM scratch AS s\n", ""),
         skip_unused_stages=True,
-        base_env=env,
-        base_onbuild=onbuild,
+        bases=Bases(env, onbuild),
     )
     assert indices(built) == [0, 2]
     steps = built.stage(2).steps
@@ -187,8 +204,9 @@ def test_base_image_onbuild_triggers_are_planned_first() -> None:
     ],
 )
 def test_bad_base_image_trigger(trigger: str, message: str) -> None:
+    bases = Bases(onbuild=lambda ref, p: [trigger] if ref == "img" else [])
     with pytest.raises(DockerfileError) as info:
-        plan("FROM x\nFROM img\n", base_onbuild=lambda ref, p: [trigger] if ref == "img" else [])
+        plan("FROM x\nFROM img\n", bases=bases)
     assert str(info.value).startswith("Dockerfile:2: ONBUILD trigger ")
     assert message in str(info.value)
     assert str(info.value).count("ONBUILD trigger '") == 1
@@ -201,12 +219,14 @@ def test_base_callbacks_not_called_for_scratch_or_stages() -> None:
         calls.append(ref)
         return []
 
-    plan("FROM scratch AS a\nFROM a\nFROM img\n", base_env=base_env, base_onbuild=base_env)
-    assert calls == ["img", "img"]
+    bases = Bases(env=base_env, onbuild=base_env)
+    plan("FROM scratch AS a\nFROM a\nFROM img\n", bases=bases)
+    assert calls == ["img", "img"]  # the config's Env and OnBuild, of the one image
+    assert bases.calls == [("img", AMD64)]  # asked once
 
 
 def test_stage_base_env_is_what_the_stage_starts_with() -> None:
-    built = plan("FROM x AS a\nENV A=1\nFROM a\n", base_env=lambda r, p: ["PATH=/p", "Z=z"])
+    built = plan("FROM x AS a\nENV A=1\nFROM a\n", bases=Bases(lambda r, p: ["PATH=/p", "Z=z"]))
     assert built.stage(0).base_env == (("PATH", "/p"), ("Z", "z"))
     assert built.stage(1).base_env == (("PATH", "/p"), ("Z", "z"), ("A", "1"))
 

@@ -49,9 +49,8 @@ from kaniko.attest.scan import scan
 from kaniko.attest.tree import RootTree
 from kaniko.dockerfile.commands import Run
 from kaniko.errors import FilesystemError
-from kaniko.executor.filesystem import ChrootSteps, Workspace
-from kaniko.executor.inplace import InplaceSteps
-from kaniko.executor.stage import FilesystemSteps
+from kaniko.executor.stage import StageRoots
+from kaniko.executor.workspace import Extractor
 from kaniko.fs.atomic import write_atomic
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex, image_entry, make_index
@@ -98,22 +97,14 @@ class BuildFacts:
     reproducible: bool
 
 
-def stage_tree(
-    stage: Stage, image: Image, steps: FilesystemSteps | None, ws: Workspace
-) -> RootTree:
+def stage_tree(stage: Stage, image: Image, roots: StageRoots, extractor: Extractor) -> RootTree:
     """The root filesystem to scan for ``stage`` (see the module docs)."""
-    if isinstance(steps, InplaceSteps):
-        if steps.root is not None and steps.build.occupant is steps:
-            return RootTree(steps.root, steps.ignore.ignored_rel)
-        kept = steps.build.saved.get(stage.index)
-        if kept is not None:
-            return RootTree(kept)
-    elif isinstance(steps, ChrootSteps):
-        root = steps.finished_root()
-        return RootTree(root, ws.ignore_list(root).ignored_rel)
-    root = ws.new_root(f"scan-{stage.index}")
-    ws.extract(image, root)
-    return RootTree(root, ws.ignore_list(root).ignored_rel)
+    found = roots.where(stage.index)
+    if found is not None:
+        return RootTree(*found)
+    root = extractor.workspace.new_root(f"scan-{stage.index}")
+    extractor.extract(image, root)
+    return RootTree(root, extractor.ignore_list(root).ignored_rel)
 
 
 def _stage_name(stage: Stage) -> str:
@@ -189,8 +180,8 @@ def attest(
     plan: BuildPlan,
     final: Image,
     images: Mapping[int, Image],
-    steps: Mapping[int, FilesystemSteps],
-    ws: Workspace,
+    roots: StageRoots,
+    extractor: Extractor,
     destinations: Sequence[Reference],
     facts: BuildFacts,
 ) -> Attested:
@@ -204,7 +195,7 @@ def attest(
     files: list[tuple[str, bytes]] = []
     when = facts.finished
     if opts.sbom is not None:
-        tree = stage_tree(target, final, steps.get(target.index), ws)
+        tree = stage_tree(target, final, roots, extractor)
         name = str(destinations[0]) if destinations else _stage_name(target)
         kind, data, count = _sbom_statement(opts.sbom, tree, name, when, facts.reproducible, about)
         statements.append((kind, data))
@@ -215,7 +206,7 @@ def attest(
             for stage in plan.stages:
                 if stage.index == target.index:
                     continue
-                tree = stage_tree(stage, images[stage.index], steps.get(stage.index), ws)
+                tree = stage_tree(stage, images[stage.index], roots, extractor)
                 label = _stage_name(stage)
                 kind, data, count = _sbom_statement(
                     opts.sbom, tree, f"stage {label}", when, facts.reproducible, about

@@ -1,17 +1,21 @@
 """The executor: ``build(options)`` turns a Dockerfile and a context into an image.
 
-1. find and parse the Dockerfile; plan the stages (base images are fetched as the planner
-   asks for their ``Env`` and ``OnBuild``, each once per platform);
+1. fetch the context if it is remote, find and parse the Dockerfile (:func:`read_source`);
+   plan the stages (:func:`plan_build`: base images are fetched as the planner asks for
+   their config, each once per platform);
 2. check that every destination accepts pushes (unless ``--no-push`` or
-   ``--skip-push-permission-check``), before any work;
-3. build each planned stage on its base: a registry image, ``scratch`` or an earlier
-   stage's image;
-4. stamp the final image (``created`` now, or the epoch with ``--reproducible``) and write
-   it where the options say (push, tarball, OCI layout, digest files).
+   ``--skip-push-permission-check``), before any work (:func:`check_destinations`);
+3. build each planned stage on its base, a registry image, ``scratch`` or an earlier
+   stage's image, in a work directory and the stage roots the isolation asks for
+   (:func:`stage_roots`, :func:`~kaniko.executor.stage.build_stages`);
+4. stamp the final image (``created`` now, or the epoch with ``--reproducible``), attest
+   it if asked (:func:`attest_image`), and write it where the options say (push, tarball,
+   OCI layout, digest files).
 
 Everything the build writes lives in its work directory under ``<kaniko-dir>/builds``
 (:mod:`kaniko.executor.workdirs`); for the build's duration :data:`tempfile.tempdir`
-points there too. Work directories of builds that were killed are reclaimed on start.
+points there too (:func:`temporary_files_in`). Work directories of builds that were
+killed are reclaimed on start.
 
 The library never exits and never configures logging; errors are
 :class:`~kaniko.errors.KanikoError` subclasses with one clear line.
@@ -23,42 +27,45 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kaniko.attest.materials import Materials, collecting, report_image
+from kaniko.attest.materials import Materials, collecting
 from kaniko.context.fetch import prepare_context
 from kaniko.context.local import read_dockerfile, resolve_dockerfile
+from kaniko.dockerfile.ast import Dockerfile
 from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
-from kaniko.executor.filesystem import ChrootSteps, Workspace
+from kaniko.executor.bases import RemoteBases
+from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
-from kaniko.executor.stage import FilesystemSteps, StageOptions, build_stage
+from kaniko.executor.stage import StageOptions, StageRoots, build_stages
+from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
-from kaniko.images.empty import scratch
 from kaniko.images.index import ImageIndex
 from kaniko.images.push import check_push_permissions
-from kaniko.images.remote import fetch
 from kaniko.oci.config import go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
-from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions
-from kaniko.plan import BuildPlan, Stage, format_plan, make_plan
+from kaniko.options import BuildOptions, OutputOptions
+from kaniko.plan import BaseImages, BuildPlan, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
 from kaniko.refs.grammar import InvalidReferenceError
 from kaniko.refs.reference import Reference
 from kaniko.registry.transport import Transport
 from kaniko.sandbox.detect import in_container
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from kaniko.executor.attest import Attested
 
-FilesystemFactory = Callable[[Stage, Image], FilesystemSteps]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,33 +76,6 @@ class BuildResult:
     digest: Digest
     plan: BuildPlan
     index: ImageIndex | None = None  # with --sbom/--provenance: what was pushed
-
-
-class BaseImages:
-    """Fetches base images once per (reference, platform)."""
-
-    def __init__(self, transport: Transport, options: BuildOptions) -> None:
-        self._transport = transport
-        self._options = options
-        self._cache: dict[tuple[str, str], Image] = {}
-
-    def get(self, reference: str, platform: Platform) -> Image:
-        key = (reference, str(platform))
-        if key not in self._cache:
-            ref = Reference.parse(reference)
-            log.info("Retrieving image manifest %s", reference)
-            reg = self._options.registry
-            image = fetch(
-                self._transport,
-                ref,
-                platform,
-                maps=reg.registry_maps,
-                fallback=not reg.skip_default_registry_fallback,
-                retries=reg.image_download_retry,
-            )
-            report_image(reference, image.resolved, platform)
-            self._cache[key] = image
-        return self._cache[key]
 
 
 def in_executor_image() -> bool:
@@ -139,158 +119,220 @@ def parse_destinations(options: BuildOptions) -> list[Reference]:
         raise UsageError(f"--destination: {e}") from e
 
 
-def build(
-    options: BuildOptions,
-    *,
-    transport: Transport | None = None,
-    filesystem: FilesystemFactory | None = None,
-    environ: Mapping[str, str] | None = None,
-    progress: Reporter = SILENT,
-) -> BuildResult:
-    """Build (and push) the image ``options`` describe."""
-    with collecting(Materials()) as materials:
-        started = datetime.now(UTC)
-        isolation = choose_isolation(options)
-        prepared = prepare_context(options)  # fetched and unpacked if remote; sub path applied
-        try:
-            return _build(
-                options,
-                isolation,
-                prepared.path,
-                transport,
-                filesystem,
-                environ,
-                progress,
-                materials,
-                started,
-            )
-        finally:
-            prepared.close()
+@dataclass(frozen=True)
+class Source:
+    """What the build reads: the context directory and its Dockerfile, parsed."""
+
+    context: Path
+    dockerfile_path: str  # where it was read
+    display: str  # how logs and errors name it
+    text: str  # as read
+    dockerfile: Dockerfile
+
+    def dockerignore(self) -> PatternMatcher:
+        """The context's ``.dockerignore`` (or the Dockerfile's own ignore file)."""
+        return PatternMatcher(load_dockerignore(str(self.context), self.dockerfile_path))
 
 
-def _build(
-    options: BuildOptions,
-    isolation: str,
-    context: str,
-    transport: Transport | None,
-    filesystem: FilesystemFactory | None,
-    environ: Mapping[str, str] | None,
-    progress: Reporter,
-    materials: Materials,
-    started: datetime,
-) -> BuildResult:
+def read_source(options: BuildOptions, context: str) -> Source:
+    """Find the Dockerfile in the (local, prepared) ``context`` and parse it."""
     if options.snapshot.use_new_run:
         log.info(
             "--use-new-run: not needed, every snapshot already detects changes from "
             "file metadata without reading contents"
         )
     path, display = resolve_dockerfile(options.dockerfile, context)
-    dockerfile_text = read_dockerfile(path, context)
-    dockerfile = parse(dockerfile_text, path=display)
-    platform = options.platform or Platform.host()
-    destinations = parse_destinations(options)
-    own_transport = transport is None
-    transport = transport or Transport(options.registry)
-    try:
-        bases = BaseImages(transport, options)
-        plan = make_plan(
-            dockerfile,
-            build_args=options.build_arg_map(),
-            target=options.target or None,
-            skip_unused_stages=options.skip_unused_stages,
-            platform=platform,
-            environ=os.environ if environ is None else environ,
-            base_env=lambda ref, p: bases.get(ref, p).config().config.env,
-            base_onbuild=lambda ref, p: bases.get(ref, p).config().config.on_build,
-        )
-        for warning in plan.warnings:
-            log.warning("%s", warning)
-        if log.isEnabledFor(logging.DEBUG):
-            for line in format_plan(plan).splitlines():
-                log.debug("plan: %s", line)
-        out = options.output
-        if destinations and not out.no_push and not out.skip_push_permission_check:
-            check_push_permissions(transport, destinations)
-        reproducible = out.reproducible
-        if reproducible:
-            now = datetime.fromtimestamp(out.source_date_epoch, UTC)
-        else:
-            now = datetime.now(UTC)
-        stage_opts = StageOptions(
-            labels=options.labels,
-            created=go_time(now),
-            path=display,
-            force_build_metadata=options.snapshot.force_build_metadata,
-        )
-        workspace = Workspace.create(
-            options,
-            context=Path(context),
-            matcher=PatternMatcher(load_dockerignore(context, path)),
-            images=bases.get,
-            dockerfile=display,
-            progress=progress,
-        )
-        images: dict[int, Image] = {}
-        stage_steps: dict[int, FilesystemSteps] = {}  # for --sbom: the roots to scan
-        # Every temporary file of the build (the RUN sandbox's too) goes in its work
-        # directory, so that removing it, or reclaiming it after a SIGKILL, takes all.
-        saved_tempdir = tempfile.tempdir
-        inplace = InplaceBuild(workspace, plan, images) if isolation == "inplace" else None
-        try:
-            tempfile.tempdir = str(workspace.tmp)
-            for stage in plan.stages:
-                log.info("Building stage %s", stage.label)
-                if stage.base == "scratch":
-                    base: Image = scratch(stage.platform)
-                elif isinstance(stage.base, int):
-                    base = images[stage.base]
-                else:
-                    base = bases.get(stage.base, stage.platform)
-                if filesystem is not None:
-                    fs = filesystem(stage, base)
-                elif inplace is not None:
-                    fs = inplace.steps(stage, base)
-                else:
-                    fs = ChrootSteps(workspace, stage, base)
-                stage_steps[stage.index] = fs
-                image = build_stage(stage, base, fs, stage_opts)
-                if uses_oci_types(out.compression, base.media_type) and image.manifest().is_docker:
-                    image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
-                images[stage.index] = image
-            final = images[plan.target_index]
-            if reproducible:
-                final = mutate.canonical(final, now)
-            attested = None
-            if options.attest.enabled:
-                from kaniko.executor.attest import BuildFacts, attest  # only when asked
+    text = read_dockerfile(path, context)
+    return Source(Path(context), path, display, text, parse(text, path=display))
 
-                facts = BuildFacts(
-                    dockerfile_path=context_relative(path, context, display),
-                    dockerfile_bytes=dockerfile_text.encode("utf-8", "surrogateescape"),
-                    build_args=options.build_arg_map(),
-                    labels=dict(options.labels),
-                    target=options.target,
-                    materials=materials,
-                    started=now if reproducible else started,
-                    finished=now if reproducible else datetime.now(UTC),
-                    reproducible=reproducible,
-                )
-                attested = attest(
-                    options.attest, plan, final, images, stage_steps, workspace,
-                    destinations, facts,
-                )  # fmt: skip
-                final = attested.index.images()[0]
-            index = attested.index if attested is not None else None
-            digest = write_outputs(final, destinations, out, transport, progress, index=index)
-            if attested is not None:
-                attested.write_files()
-        finally:
-            tempfile.tempdir = saved_tempdir
-            if inplace is not None:
-                inplace.close(cleanup=options.cleanup)
-            workspace.remove()
-        log.info("Built image %s", digest)
-        return BuildResult(final, digest, plan, index)
+
+def plan_build(
+    options: BuildOptions, dockerfile: Dockerfile, bases: BaseImages, environ: Mapping[str, str]
+) -> BuildPlan:
+    """Plan the stages to build; log the planner's warnings (and the plan, for debug)."""
+    plan = make_plan(
+        dockerfile,
+        build_args=options.build_arg_map(),
+        target=options.target or None,
+        skip_unused_stages=options.skip_unused_stages,
+        platform=options.platform or Platform.host(),
+        environ=environ,
+        bases=bases,
+    )
+    for warning in plan.warnings:
+        log.warning("%s", warning)
+    if log.isEnabledFor(logging.DEBUG):
+        for line in format_plan(plan).splitlines():
+            log.debug("plan: %s", line)
+    return plan
+
+
+def check_destinations(
+    out: OutputOptions, destinations: list[Reference], transport: Transport
+) -> None:
+    """Refuse destinations that do not accept pushes, before any work."""
+    if destinations and not out.no_push and not out.skip_push_permission_check:
+        check_push_permissions(transport, destinations)
+
+
+def creation_time(out: OutputOptions) -> datetime:
+    """The image's ``created``: the epoch (``SOURCE_DATE_EPOCH``) with ``--reproducible``,
+    else now."""
+    if out.reproducible:
+        return datetime.fromtimestamp(out.source_date_epoch, UTC)
+    return datetime.now(UTC)
+
+
+@contextmanager
+def temporary_files_in(directory: Path) -> Iterator[None]:
+    """Point :mod:`tempfile` (process-global, on purpose) at ``directory`` until the end:
+    every temporary file of the build, the RUN sandbox's and libraries' too, then lies
+    in its work directory, so that removing it, or reclaiming it after a SIGKILL, takes
+    all, and none lands in ``/tmp``, which an in-place build gives to the image."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(directory)
+    try:
+        yield
     finally:
-        if own_transport:
-            transport.close()
+        tempfile.tempdir = saved
+
+
+def stage_parts(
+    options: BuildOptions, workspace: Workspace, display: str, progress: Reporter
+) -> StageParts:
+    """What every stage's filesystem steps share: extraction and snapshot settings."""
+    snap = options.snapshot
+    extractor = Extractor(
+        workspace,
+        IgnoreRules(snap.ignore_var_run, snap.ignore_paths),
+        retries=options.image_fs_extract_retry,
+        progress=progress,
+    )
+    return StageParts(extractor, Snapshots.from_options(options, workspace.spool), display)
+
+
+@contextmanager
+def stage_roots(
+    options: BuildOptions,
+    isolation: str,
+    plan: BuildPlan,
+    parts: StageParts,
+    source: Source,
+    bases: RemoteBases,
+) -> Iterator[StageRoots]:
+    """Where the stages keep their roots: directories of the workspace, or ``/``; closed
+    (``--cleanup``: ``/`` wiped) at the end."""
+    context, matcher = source.context, source.dockerignore()
+    roots: StageRoots
+    if isolation == "inplace":
+        roots = InplaceBuild(
+            parts,
+            plan,
+            context=context,
+            matcher=matcher,
+            images=bases,
+            kaniko_dir=options.kaniko_dir,
+        )
+    else:
+        roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
+    try:
+        yield roots
+    finally:
+        roots.close(cleanup=options.cleanup)
+
+
+def stage_options(options: BuildOptions, created: datetime, display: str) -> StageOptions:
+    """What every stage is built with: labels, history time, layer media types."""
+    return StageOptions(
+        labels=options.labels,
+        created=go_time(created),
+        path=display,
+        force_build_metadata=options.snapshot.force_build_metadata,
+        compression=options.output.compression,
+    )
+
+
+def attest_image(
+    options: BuildOptions,
+    plan: BuildPlan,
+    final: Image,
+    images: Mapping[int, Image],
+    roots: StageRoots,
+    extractor: Extractor,
+    destinations: Sequence[Reference],
+    source: Source,
+    materials: Materials,
+    times: tuple[datetime, datetime],
+) -> Attested:
+    """``--sbom`` and ``--provenance``: the index of ``final`` and its attestations
+    (``times``: when the build started and when it was created)."""
+    from kaniko.executor.attest import BuildFacts, attest  # only when asked
+
+    started, created = times
+    reproducible = options.output.reproducible
+    facts = BuildFacts(
+        dockerfile_path=context_relative(
+            source.dockerfile_path, str(source.context), source.display
+        ),
+        dockerfile_bytes=source.text.encode("utf-8", "surrogateescape"),
+        build_args=options.build_arg_map(),
+        labels=dict(options.labels),
+        target=options.target,
+        materials=materials,
+        started=created if reproducible else started,
+        finished=created if reproducible else datetime.now(UTC),
+        reproducible=reproducible,
+    )
+    return attest(options.attest, plan, final, images, roots, extractor, destinations, facts)
+
+
+def build(
+    options: BuildOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Reporter = SILENT,
+) -> BuildResult:
+    """Build (and push) the image ``options`` describe, in the steps of the module docs.
+
+    ``environ`` is where a bare ``--build-arg NAME`` takes its value (default:
+    ``os.environ``); ``progress`` is told about pulls and pushes. What the build opens
+    is closed at the end, in reverse order.
+    """
+    environ = os.environ if environ is None else environ
+    with ExitStack() as opened:
+        materials = opened.enter_context(collecting(Materials()))
+        started = datetime.now(UTC)
+        isolation = choose_isolation(options)
+        context = opened.enter_context(closing(prepare_context(options)))
+        source = read_source(options, context.path)
+        destinations = parse_destinations(options)
+        transport = opened.enter_context(Transport(options.registry))
+        bases = RemoteBases(transport, options.registry)
+        plan = plan_build(options, source.dockerfile, bases, environ)
+        check_destinations(options.output, destinations, transport)
+        created = creation_time(options.output)
+        workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
+        opened.enter_context(temporary_files_in(workspace.tmp))
+        parts = stage_parts(options, workspace, source.display, progress)
+        roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
+        opts = stage_options(options, created, source.display)
+        images = build_stages(plan, roots, bases, opts)
+        final = images[plan.target_index]
+        if options.output.reproducible:
+            final = mutate.canonical(final, created)
+        attested = None
+        if options.attest.enabled:
+            times = (started, created)
+            attested = attest_image(
+                options, plan, final, images, roots, parts.extractor, destinations, source,
+                materials, times,
+            )  # fmt: skip
+            final = attested.index.images()[0]
+        index = attested.index if attested is not None else None
+        digest = write_outputs(
+            final, destinations, options.output, transport, progress, index=index
+        )
+        if attested is not None:
+            attested.write_files()
+    log.info("Built image %s", digest)
+    return BuildResult(final, digest, plan, index)

@@ -1,6 +1,7 @@
-"""Instructions that only change the image config: ENV, LABEL, EXPOSE, VOLUME, WORKDIR
-(its config part), USER, CMD, ENTRYPOINT, SHELL, STOPSIGNAL, HEALTHCHECK, MAINTAINER,
-ONBUILD and ARG (which changes nothing the image keeps).
+"""Instructions that only change the image config: LABEL, EXPOSE, VOLUME, WORKDIR (its
+config part), USER, CMD, ENTRYPOINT, SHELL, STOPSIGNAL, HEALTHCHECK, MAINTAINER, ONBUILD,
+and ENV and ARG, which change nothing here: the planner evaluates the environment once
+(:class:`kaniko.oci.env.ConfigEnv`), and the stage's image gets the plan's ``Env``.
 
 Docker's rules: shell-form CMD/ENTRYPOINT are wrapped in the stage's SHELL (default
 ``/bin/sh -c``); an ENTRYPOINT in a stage that sets no CMD clears an inherited CMD; EXPOSE
@@ -12,8 +13,7 @@ unset HEALTHCHECK field stays unset (0). Each instruction adds a history entry w
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from kaniko.dockerfile.commands import (
     Arg,
@@ -23,7 +23,6 @@ from kaniko.dockerfile.commands import (
     Env,
     Expose,
     Healthcheck,
-    KeyValue,
     Label,
     Maintainer,
     Onbuild,
@@ -35,7 +34,7 @@ from kaniko.dockerfile.commands import (
 )
 from kaniko.errors import DockerfileError
 from kaniko.oci.config import ImageConfig
-from kaniko.oci.runconfig import DEFAULT_PATH, HealthConfig
+from kaniko.oci.runconfig import HealthConfig
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 METADATA = (
@@ -46,36 +45,14 @@ METADATA = (
 
 @dataclass
 class ConfigState:
-    """The config a stage is building, and what Docker's rules need to remember."""
+    """The config a stage is building, and what Docker's rules need to remember.
+
+    Its ``Env`` stays the base's while the steps run: a step's environment is the plan's
+    (``Step.env``, ``Step.run_env``), and so is the image's (``Stage.config_env``).
+    """
 
     config: ImageConfig
     cmd_set: bool = False  # a CMD was written in this stage
-    # Where each name sits in the config's Env (None: a name appears twice), for the Env
-    # tuple it was built from: ENV costs O(1) lookups, not a scan, on long Dockerfiles.
-    _env_of: tuple[str, ...] | None = field(default=None, repr=False)
-    _env_index: dict[str, int] | None = field(default=None, repr=False)
-
-    def set_env(self, pairs: Sequence[KeyValue]) -> ImageConfig:
-        """The config with each ``key=value`` replacing its variable in place, else appended."""
-        cfg = self.config
-        env = cfg.config.env
-        if self._env_of is not env:
-            self._env_of, self._env_index = env, _positions(env)
-        index = self._env_index
-        if index is None:  # a name listed twice: the general (slower) rule drops the copies
-            for pair in pairs:
-                cfg = cfg.with_env(pair.key, pair.value)
-            return cfg
-        entries = list(env)
-        for pair in pairs:
-            entry = f"{pair.key}={pair.value}"
-            position = index.setdefault(pair.key, len(entries))
-            if position == len(entries):
-                entries.append(entry)
-            else:
-                entries[position] = entry
-        self._env_of = tuple(entries)
-        return cfg.with_config(env=self._env_of)
 
     @property
     def shell(self) -> tuple[str, ...]:
@@ -84,14 +61,6 @@ class ConfigState:
     @property
     def workdir(self) -> str:
         return self.config.config.working_dir or "/"
-
-
-def _positions(env: tuple[str, ...]) -> dict[str, int] | None:
-    index: dict[str, int] = {}
-    for position, entry in enumerate(env):
-        if index.setdefault(entry.partition("=")[0], position) != position:
-            return None
-    return index
 
 
 def one_line(text: str) -> str:
@@ -129,10 +98,8 @@ def apply(state: ConfigState, instr: Command, *, path: str = "Dockerfile") -> No
     cfg = state.config
     run = cfg.config
     match instr:
-        case Arg():
-            return
-        case Env():
-            cfg = state.set_env(instr.pairs)
+        case Arg() | Env():
+            return  # evaluated by the planner (see the module docs)
         case Label():
             cfg = cfg.with_labels({p.key: p.value for p in instr.pairs})
         case Expose():
@@ -180,13 +147,4 @@ def _health(instr: Healthcheck) -> HealthConfig:
         start_period=instr.start_period,
         start_interval=instr.start_interval,
         retries=instr.retries,
-    )
-
-
-def with_default_path(config: ImageConfig) -> ImageConfig:
-    """Docker gives a stage whose base has no ``PATH`` the default one."""
-    if any(e.startswith("PATH=") for e in config.config.env):
-        return config
-    return replace(
-        config, config=replace(config.config, env=(f"PATH={DEFAULT_PATH}", *config.config.env))
     )

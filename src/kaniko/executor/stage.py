@@ -1,25 +1,37 @@
-"""Building one stage: start from the base image, apply each step, return the image.
+"""Building the stages: each from its base image, step by step, to its image.
+
+:class:`StageBuild` builds one stage and yields each step's result as it is done;
+:func:`build_stages` builds every stage of a plan in order.
 
 Metadata steps edit the config and add an ``empty_layer`` history entry. Steps that touch
 the filesystem are handed to a :class:`FilesystemSteps` implementation, which owns the
 stage's root filesystem (created lazily: a stage of metadata steps never extracts its
 base). Every history entry of one build shares one ``created`` time.
+
+The build's :class:`StageRoots` gives each stage its :class:`FilesystemSteps`: a new
+directory per stage (:class:`~kaniko.executor.filesystem.DirectoryRoots`, chroot mode)
+or the container's ``/`` (:class:`~kaniko.executor.inplace.InplaceBuild`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.executor import metadata
+from kaniko.executor.workspace import Images
+from kaniko.fs.inventory import IgnoreFn
 from kaniko.images import mutate
+from kaniko.images.empty import scratch
 from kaniko.oci.config import History, ImageConfig
 from kaniko.oci.image import BytesLayer, Image, Layer
-from kaniko.plan.model import Stage, Step
+from kaniko.oci.mediatypes import Compression, uses_oci_types
+from kaniko.plan.model import BuildPlan, Stage, Step
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +48,41 @@ class FilesystemSteps(Protocol):
         ...
 
 
+class StageRoots(Protocol):
+    """Where the stages of one build keep their root filesystems."""
+
+    def steps(self, stage: Stage, base: Image) -> FilesystemSteps:
+        """The filesystem steps of ``stage``, built on ``base``."""
+        ...
+
+    def finished(self, stage: Stage, image: Image) -> None:
+        """``stage`` is built, as ``image``."""
+        ...
+
+    def tree(self, index: int) -> Path:
+        """The root of finished stage ``index``, as ``COPY --from`` reads it."""
+        ...
+
+    def where(self, index: int) -> tuple[Path, IgnoreFn] | None:
+        """Where finished stage ``index``'s files lie now, moved nowhere (``--sbom``
+        scans them there), and what there is not the stage's; None if the build kept
+        none (its image holds them)."""
+        ...
+
+    def close(self, *, cleanup: bool = False) -> None:
+        """The build is over (``cleanup``: ``--cleanup`` was given)."""
+        ...
+
+
 @dataclass(frozen=True)
 class StageOptions:
-    labels: tuple[tuple[str, str], ...] = ()
-    created: str = ""
-    path: str = "Dockerfile"
+    """What every stage of one build is built with."""
+
+    labels: tuple[tuple[str, str], ...] = ()  # --label
+    created: str = ""  # every history entry's time
+    path: str = "Dockerfile"  # how errors name the Dockerfile
     force_build_metadata: bool = False  # every step gets a layer, an empty one if need be
+    compression: Compression | None = None  # --compression (zstd layers need OCI types)
 
 
 def created_by(step: Step) -> str:
@@ -55,8 +96,8 @@ def created_by(step: Step) -> str:
 
 
 def start_config(base: Image, stage: Stage, opts: StageOptions) -> ImageConfig:
-    """The config a stage starts from: the base's, default PATH, --label, no triggers."""
-    config = metadata.with_default_path(base.config())
+    """The config a stage starts from: the base's, --label, no triggers."""
+    config = base.config()
     if opts.labels:
         config = config.with_labels(dict(opts.labels))
     if config.config.on_build:
@@ -65,43 +106,111 @@ def start_config(base: Image, stage: Stage, opts: StageOptions) -> ImageConfig:
     return config
 
 
+@dataclass(frozen=True)
+class StepResult:
+    """One step done: the layer it added, or None (a metadata step, or no change)."""
+
+    step: Step
+    layer: Layer | None
+
+
+class StageBuild:
+    """One stage being built on ``base``: :meth:`run` runs the steps, yielding each one's
+    result as it is done; :meth:`image` is then the stage's image."""
+
+    def __init__(self, stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptions):
+        self.stage = stage
+        self.base = base
+        self.fs = fs
+        self.opts = opts
+        self._state = metadata.ConfigState(start_config(base, stage, opts))
+        self._image = base
+        self._pending: list[History] = []  # entries of metadata steps, in order
+        self._done = False
+
+    def run(self) -> Iterator[StepResult]:
+        """Run every step in order (``--single-snapshot``: the stage's layer at the end)."""
+        for step in self.stage.steps:
+            log.info("%s", metadata.one_line(step.instruction.original))
+            yield StepResult(step, self._step(step))
+        for layer in self.fs.finish():
+            history = History(created=self.opts.created, created_by="snapshot")
+            self._image = mutate.append(self._image, layer, history)
+        self._flush()
+        self._done = True
+
+    def image(self) -> Image:
+        """The stage's image: its layers and history, the config its steps made with the
+        plan's ``Env``, OCI media types where its layers need them (zstd)."""
+        if not self._done:
+            raise RuntimeError("StageBuild.image() before run() has finished")
+        final = self._state.config.with_config(env=self.stage.config_env)  # the plan's
+        created = self.opts.created
+        image = mutate.with_config(self._image, lambda cfg: _merge(cfg, final, created))
+        oci = uses_oci_types(self.opts.compression, self.base.media_type)
+        if oci and image.manifest().is_docker:
+            image = mutate.with_media_types(image, oci=True)  # zstd needs OCI types
+        return image
+
+    def _step(self, step: Step) -> Layer | None:
+        instr: Command = step.instruction
+        if isinstance(instr, metadata.METADATA) and not step.touches_fs:
+            metadata.apply(self._state, instr, path=self.opts.path)
+            if self.opts.force_build_metadata:
+                self._append(step, _empty_layer(self.base))
+            else:
+                self._pending.append(self._history(step, empty=True))
+            return None
+        if instr.keyword == "WORKDIR":
+            metadata.apply(self._state, instr, path=self.opts.path)
+        layer = self.fs.run_step(step, self._state.config)
+        self._flush()
+        if layer is None and self.opts.force_build_metadata:
+            self._append(step, _empty_layer(self.base))
+        elif layer is None:
+            self._pending.append(self._history(step, empty=True))
+        else:
+            self._append(step, layer)
+        return layer
+
+    def _history(self, step: Step, *, empty: bool) -> History:
+        return History(created=self.opts.created, created_by=created_by(step), empty_layer=empty)
+
+    def _append(self, step: Step, layer: Layer) -> None:
+        self._image = mutate.append(self._image, layer, self._history(step, empty=False))
+
+    def _flush(self) -> None:
+        """Add the pending metadata steps' history entries (before the next layer's)."""
+        for entry in self._pending:
+            self._image = mutate.add_history(self._image, entry)
+        self._pending.clear()
+
+
 def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptions) -> Image:
     """The image of ``stage`` built on ``base``."""
-    state = metadata.ConfigState(start_config(base, stage, opts))
-    image = base
-    pending: list[History] = []  # entries of metadata steps, in order
+    build = StageBuild(stage, base, fs, opts)
+    for _ in build.run():
+        pass
+    return build.image()
 
-    def history(step: Step, empty: bool) -> History:
-        return History(created=opts.created, created_by=created_by(step), empty_layer=empty)
 
-    for step in stage.steps:
-        instr: Command = step.instruction
-        log.info("%s", metadata.one_line(instr.original))
-        if isinstance(instr, metadata.METADATA) and not step.touches_fs:
-            metadata.apply(state, instr, path=opts.path)
-            if opts.force_build_metadata:
-                image = mutate.append(image, _empty_layer(base), history(step, False))
-            else:
-                pending.append(history(step, True))
-            continue
-        if instr.keyword == "WORKDIR":
-            metadata.apply(state, instr, path=opts.path)
-        layer = fs.run_step(step, state.config)
-        for entry in pending:
-            image = mutate.add_history(image, entry)
-        pending.clear()
-        if layer is None and opts.force_build_metadata:
-            image = mutate.append(image, _empty_layer(base), history(step, False))
-        elif layer is None:
-            pending.append(history(step, True))
+def build_stages(
+    plan: BuildPlan, roots: StageRoots, images: Images, opts: StageOptions
+) -> dict[int, Image]:
+    """Every stage of ``plan``, in order, on its base (``scratch``, an earlier stage's
+    image, or ``images``' image); their images by stage index."""
+    built: dict[int, Image] = {}
+    for stage in plan.stages:
+        log.info("Building stage %s", stage.label)
+        if stage.base == "scratch":
+            base = scratch(stage.platform)
+        elif isinstance(stage.base, int):
+            base = built[stage.base]
         else:
-            image = mutate.append(image, layer, history(step, False))
-    for layer in fs.finish():
-        image = mutate.append(image, layer, History(created=opts.created, created_by="snapshot"))
-    for entry in pending:
-        image = mutate.add_history(image, entry)
-    final = state.config
-    return mutate.with_config(image, lambda cfg: _merge(cfg, final, opts.created))
+            base = images.image(stage.base, stage.platform)
+        built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
+        roots.finished(stage, built[stage.index])
+    return built
 
 
 def _merge(current: ImageConfig, wanted: ImageConfig, created: str) -> ImageConfig:

@@ -16,10 +16,8 @@ from typing import Any
 from kaniko.errors import ImageError
 from kaniko.oci.canonical import Omit, go_struct, sorted_map, unknown_fields
 from kaniko.oci.descriptor import optional_str, string_list, string_map
-
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""The PATH of a Linux image whose config sets none: what Docker and BuildKit put in the
-config of a stage without one, and what a RUN gets when its environment lacks PATH."""
+from kaniko.oci.env import DEFAULT_PATH as DEFAULT_PATH  # re-exported: the config's default
+from kaniko.oci.env import ConfigEnv
 
 _RUN_LAYOUT: tuple[tuple[str, Omit], ...] = tuple(
     (key, "nil" if key == "Healthcheck" else "empty")
@@ -186,11 +184,7 @@ class RunConfig:
 
     def env_map(self) -> dict[str, str]:
         """``Env`` as a dict (a later duplicate wins; an entry without ``=`` maps to "")."""
-        out: dict[str, str] = {}
-        for entry in self.env:
-            name, _, value = entry.partition("=")
-            out[name] = value
-        return out
+        return dict(ConfigEnv(self.env))
 
     def get_env(self, name: str, default: str | None = None) -> str | None:
         """The value of one environment variable, or ``default``."""
@@ -198,15 +192,9 @@ class RunConfig:
 
     def with_env(self, name: str, value: str) -> RunConfig:
         """A copy with ``name=value`` replacing an existing entry in place, else appended."""
-        entry = f"{name}={value}"
-        env = list(self.env)
-        positions = [i for i, e in enumerate(env) if e.partition("=")[0] == name]
-        if positions:
-            env[positions[0]] = entry
-            env = [e for i, e in enumerate(env) if i not in positions[1:]]
-        else:
-            env.append(entry)
-        return replace(self, env=tuple(env))
+        env = ConfigEnv(self.env)
+        env.set(name, value)
+        return replace(self, env=env.entries())
 
     def with_labels(self, labels: Mapping[str, str]) -> RunConfig:
         """A copy with ``labels`` added (replacing equal keys)."""

@@ -5,13 +5,13 @@ kaniko does); with it, only the target and the stages it reaches through ``FROM`
 ``COPY --from`` and ``RUN --mount=from=``, transitively (as BuildKit does). Stages after
 the target are never planned, so their variables are never expanded.
 
-Base images: the planner does not talk to registries. The executor passes two callbacks,
-both called with the expanded image reference and the stage's platform, only for stages
-that will be built: ``base_env`` returns the image config's ``Env`` (``KEY=VALUE``
-strings), which variable expansion in that stage sees; ``base_onbuild`` returns the
-config's ``OnBuild`` triggers, which are parsed and inserted at the start of the stage
-(each step's ``onbuild_of`` names the image). Without them a base image has no env and
-no triggers. A stage based on an earlier stage inherits that stage's whole scope and runs
+Base images: the planner does not talk to registries. It asks one resolver
+(:class:`BaseImages`, BuildKit's ``ImageMetaResolver``) for a base image's config, with
+the expanded image reference and the stage's platform, once per stage that will be
+built: the config's ``Env`` is what variable expansion in that stage starts from, its
+``OnBuild`` triggers are parsed and inserted at the start of the stage (each step's
+``onbuild_of`` names the image). Without a resolver a base image has no env and no
+triggers. A stage based on an earlier stage inherits that stage's whole scope and runs
 the ``ONBUILD`` instructions written in it. A stage whose environment has no ``PATH``
 gets Docker's default one, as BuildKit does.
 """
@@ -19,8 +19,9 @@ gets Docker's default one, as BuildKit does.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from kaniko.dockerfile.ast import Dockerfile
 from kaniko.dockerfile.commands import (
@@ -40,21 +41,27 @@ from kaniko.dockerfile.commands import (
 from kaniko.dockerfile.instructions import parse_instruction, split_stages
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import DockerfileError, KanikoError, UsageError, with_context
+from kaniko.oci.config import ImageConfig
+from kaniko.oci.env import ConfigEnv
 from kaniko.oci.platform import Platform
-from kaniko.oci.runconfig import DEFAULT_PATH
 from kaniko.plan.expand import Expander
 from kaniko.plan.model import BuildPlan, Stage, StageRef, Step
 from kaniko.plan.scope import (
     PLATFORM_ARGS,
     PROXY_ARGS,
     StageScope,
-    env_pairs,
     platform_args,
     resolve_build_args,
 )
 from kaniko.plan.stages import StageTable, check_image
 
-BaseLookup = Callable[[str, Platform], Sequence[str]]
+
+class BaseImages(Protocol):
+    """What the planner needs of base images: their config, by reference and platform."""
+
+    def config(self, reference: str, platform: Platform) -> ImageConfig:
+        """The config of image ``reference`` for ``platform`` (errors: a KanikoError)."""
+        ...
 
 
 def make_plan(
@@ -66,8 +73,7 @@ def make_plan(
     platform: Platform | None = None,
     build_platform: Platform | None = None,
     environ: Mapping[str, str] | None = None,
-    base_env: BaseLookup | None = None,
-    base_onbuild: BaseLookup | None = None,
+    bases: BaseImages | None = None,
 ) -> BuildPlan:
     """Plan the build of ``dockerfile`` (see the module docstring).
 
@@ -85,8 +91,7 @@ def make_plan(
         table=table,
         build_args=args,
         target_platform=platform or build_p,
-        base_env=base_env,
-        base_onbuild=base_onbuild,
+        bases=bases,
     )
     planner.resolve_globals(meta, build_p, target or table.name_of(target_index))
     if skip_unused_stages:
@@ -118,15 +123,13 @@ class _Planner:
         table: StageTable,
         build_args: dict[str, str],
         target_platform: Platform,
-        base_env: BaseLookup | None,
-        base_onbuild: BaseLookup | None,
+        bases: BaseImages | None,
     ) -> None:
         self.path = dockerfile.path
         self.table = table
         self.build_args = build_args
         self.target_platform = target_platform
-        self.base_env = base_env
-        self.base_onbuild = base_onbuild
+        self.bases = bases
         self.ex = Expander(dockerfile.escape, self.path)
         self.proxy_pairs = tuple((k, v) for k, v in build_args.items() if k in PROXY_ARGS)
         self.global_args: dict[str, str] = {}
@@ -196,16 +199,14 @@ class _Planner:
         else:
             platform = chosen or self.target_platform
             base, scope, triggers, origin = self._image_base(f), StageScope(), (), f.base
-            if base != "scratch":
+            if base != "scratch" and self.bases is not None:
                 try:
-                    if self.base_env is not None:
-                        scope.env.update(env_pairs(tuple(self.base_env(f.base, platform))))
-                    if self.base_onbuild is not None:
-                        triggers = tuple(self.base_onbuild(f.base, platform))
+                    config = self.bases.config(f.base, platform).config
                 except KanikoError as e:
                     raise with_context(e, f"{self.path}:{f.line}: FROM {f.base}") from None
-        if "PATH" not in scope.env and platform.os != "windows":
-            scope.env["PATH"] = DEFAULT_PATH
+                scope.env = ConfigEnv(config.env)
+                triggers = config.on_build
+        scope.env.add_default_path(platform.os)
         start_env = tuple(scope.env.items())
         stage_state = _StageState(index, scope)
         for text in triggers:
@@ -225,6 +226,7 @@ class _Planner:
             line=f.line,
             from_=f,
             base_env=start_env,
+            config_env=scope.env.entries(),
             images=images,
         )
         return _Planned(planned, scope, tuple(stage_state.onbuild))

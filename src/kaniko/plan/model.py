@@ -11,6 +11,7 @@ are tuples of pairs (ordered, immutable); ``dict(step.env)`` gives a mapping.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from kaniko.dockerfile.commands import Command, From
 from kaniko.oci.platform import Platform
@@ -76,7 +77,11 @@ class Stage:
     stage. ``platform`` is the stage's ``--platform`` if given, else its base stage's,
     else the build's target platform. ``depends_on`` lists the stage indices this stage
     needs (its base and every ``--from``), ``images`` the image references it copies or
-    mounts from. ``base_env`` is the environment the stage starts with.
+    mounts from (:meth:`BuildPlan.edges` gives the graph with each need's kind).
+    ``base_env`` is the environment the stage starts with; ``config_env``
+    is the image config's ``Env`` after its last step (the base's entries as written,
+    its ENVs applied, Docker's default ``PATH`` added where BuildKit adds it): what the
+    executor writes, evaluated once, here (:class:`~kaniko.plan.scope.ConfigEnv`).
     """
 
     index: int
@@ -89,11 +94,26 @@ class Stage:
     from_: From
     base_env: Pairs = ()
     images: tuple[str, ...] = ()
+    config_env: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """``0`` or ``0 (builder)``: how logs name the stage."""
         return f"{self.index} ({self.name})" if self.name else str(self.index)
+
+
+Need = Literal["from", "copy", "mount"]
+"""How a stage needs an earlier one: built ``FROM`` it, ``COPY --from`` it, or mounting
+it (``RUN --mount=from=``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Stage ``user`` needs stage ``used`` (an earlier one), as ``need`` says."""
+
+    user: int
+    used: int
+    need: Need
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +134,30 @@ class BuildPlan:
     @property
     def target(self) -> Stage:
         return self.stages[-1]
+
+    def edges(self) -> tuple[Edge, ...]:
+        """The stage graph: every need of one stage by a later one, in build order (a
+        stage's base first, then its steps' ``--from`` in order; one edge per use)."""
+        found: list[Edge] = []
+        for stage in self.stages:
+            if isinstance(stage.base, int):
+                found.append(Edge(stage.index, stage.base, "from"))
+            for step in stage.steps:
+                if isinstance(step.copy_from, int):
+                    found.append(Edge(stage.index, step.copy_from, "copy"))
+                found.extend(
+                    Edge(stage.index, ref, "mount")
+                    for ref in step.mount_from
+                    if isinstance(ref, int)
+                )
+        return tuple(found)
+
+    def users(self) -> dict[int, tuple[Edge, ...]]:
+        """For each stage needed by another, the edges to it, in build order."""
+        grouped: dict[int, list[Edge]] = {}
+        for edge in self.edges():
+            grouped.setdefault(edge.used, []).append(edge)
+        return {used: tuple(edges) for used, edges in grouped.items()}
 
     def stage(self, index: int) -> Stage:
         """The planned stage with Dockerfile index ``index``."""

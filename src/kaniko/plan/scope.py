@@ -10,7 +10,8 @@ Rules (BuildKit's, which the Go kaniko does not all follow):
   build arg or else its default expanded with the global ARGs before it. Only FROM lines
   (image and ``--platform``) see the global scope.
 * Stage scope: a stage starts with its base's environment (a base stage's whole scope,
-  its ARGs included, or the base image's ENV). ``ARG K`` takes the build arg, else its
+  its ARGs included, or the base image's ``Env``), plus Docker's default ``PATH`` when
+  that has none, except on Windows (BuildKit's rule). ``ARG K`` takes the build arg, else its
   own default (expanded), else the global value of ``K``; without any, ``K`` is declared
   but unset. The name ``K`` itself may use variables, expanded with what was in scope
   before the instruction (BuildKit up to dockerfile 1.7, the classic builder, buildah
@@ -19,6 +20,9 @@ Rules (BuildKit's, which the Go kaniko does not all follow):
   and the global value are looked up by the expanded name. ARG and ENV of one name: the
   later one wins for what follows, but only ENV goes into the image config. An ARG of
   one stage is invisible to other stages.
+* One record of the environment: a :class:`~kaniko.oci.env.ConfigEnv`, the image
+  config's ``Env`` as the stage builds it. Expansion and RUN see it overlaid by the
+  ARGs; the executor writes it into the image as it stands after the stage's last step.
 * The predefined proxy args (``HTTP_PROXY`` … ``no_proxy``, ``ALL_PROXY``) reach RUN
   without being declared, and never the image config.
 """
@@ -26,10 +30,12 @@ Rules (BuildKit's, which the Go kaniko does not all follow):
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from kaniko.dockerfile.commands import ArgDef
+from kaniko.oci.env import ConfigEnv
 from kaniko.oci.platform import Platform
 
 PROXY_ARGS = frozenset(
@@ -69,15 +75,6 @@ def platform_args(
     return {key: build_args.get(key, value) for key, value in values.items()}
 
 
-def env_pairs(entries: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``KEY=VALUE`` strings (an image config's Env) as an ordered dict."""
-    result: dict[str, str] = {}
-    for entry in entries:
-        key, _, value = entry.partition("=")
-        result[key] = value
-    return result
-
-
 @dataclass
 class StageScope:
     """The variables of one stage while it is planned.
@@ -88,20 +85,23 @@ class StageScope:
     environment.
     """
 
-    env: dict[str, str] = field(default_factory=dict)  # image-config environment
+    env: ConfigEnv = field(default_factory=ConfigEnv)  # the image config's Env
     args: dict[str, str] = field(default_factory=dict)  # ARGs in scope, effective values
     declared: set[str] = field(default_factory=set)  # every ARG name declared
     journal: _Journal | None = None
 
     def lookup(self) -> Mapping[str, str]:
         """What words are expanded with: the environment overlaid by the ARGs (a live view)."""
-        return ChainMap(self.args, self.env)
+        env = cast("MutableMapping[str, str]", self.env)  # ChainMap only reads it here
+        return ChainMap(self.args, env)
 
     def copy(self) -> StageScope:
-        return StageScope(dict(self.env), dict(self.args), set(self.declared))
+        return StageScope(self.env.copy(), dict(self.args), set(self.declared))
 
     def set_env(self, key: str, value: str) -> None:
-        _set(self.env, self.args, _ENV, key, value)
+        self.env.set(key, value)  # the config's Env (a replay applies _set to dicts)
+        if key in self.args:
+            self.args[key] = value  # an ENV after an ARG of that name shadows it
         self._record(_ENV, key, value)
 
     def declare(
@@ -120,7 +120,7 @@ class StageScope:
         else:
             value = global_args.get(arg.key)
         if value is not None:
-            _set(self.env, self.args, _ARG, arg.key, value)
+            self.args[arg.key] = value
             self._record(_ARG, arg.key, value)
         return value
 
@@ -143,7 +143,9 @@ _ENV, _ARG = "env", "arg"
 
 
 def _set(env: dict[str, str], args: dict[str, str], kind: str, key: str, value: str) -> None:
-    """Apply one change to a scope's dicts (the live scope and a replay share this)."""
+    """Apply one recorded change to a replay's dicts, as :meth:`StageScope.set_env` and
+    :meth:`StageScope.declare` applied it to the live scope (``env`` as the mapping view
+    of its :class:`~kaniko.oci.env.ConfigEnv`)."""
     if kind == _ARG:
         args[key] = value
         return

@@ -1,0 +1,192 @@
+"""One build's work directory, and extracting images into roots under it.
+
+:class:`Workspace` is the directory (``<kaniko dir>/builds/build-*``): stage roots, the
+layer spool, the blob cache and the build's temporary files live there; it is locked
+while the build runs and removed when the build ends (:mod:`kaniko.executor.workdirs`
+reclaims those of builds that were killed).
+:class:`Extractor` extracts an image into a root, applying the ignore list of that root
+(:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
+read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
+an in-place stage wiped and rebuilt) reads it from disk. :class:`ImageTrees` holds the
+roots of images that ``COPY --from=<image>`` reads, each extracted once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from kaniko.executor.workdirs import WorkDir, claim
+from kaniko.fs.ignore import IgnoreList
+from kaniko.fs.unpack import extract_image
+from kaniko.iotools import CHUNK, TeeReader
+from kaniko.oci.image import FileLayer, Image, Layer
+from kaniko.oci.platform import Platform
+from kaniko.progress import SILENT, Reporter
+
+log = logging.getLogger(__name__)
+
+
+class Images(Protocol):
+    """Where images named by reference come from (``COPY --from=<image>``, ``FROM``)."""
+
+    def image(self, reference: str, platform: Platform) -> Image: ...
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The directory of one build: stage roots, the layer spool, the blob cache, the
+    temporary files. As a context manager it is removed at the end."""
+
+    base: Path
+    work: WorkDir | None = None  # its lock (None: a directory made by hand)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    @classmethod
+    def create(cls, kaniko_dir: str) -> Workspace:
+        """A workspace in a new work directory under ``<kaniko_dir>/builds`` (under the
+        temporary directory if that cannot be made; see :mod:`kaniko.executor.workdirs`)."""
+        try:
+            work = claim(Path(kaniko_dir) / "builds")
+        except OSError:
+            work = claim(Path(tempfile.gettempdir()) / "kaniko-builds")
+        base = work.path
+        (base / "spool").mkdir()
+        (base / "blobs").mkdir()
+        (base / "tmp").mkdir()
+        return cls(base, work)
+
+    @property
+    def tmp(self) -> Path:
+        """Where the build's temporary files go (RUN steps' ``kaniko-run-*`` among them)."""
+        return self.base / "tmp"
+
+    @property
+    def spool(self) -> Path:
+        """Where snapshots write their layers."""
+        return self.base / "spool"
+
+    @property
+    def blobs(self) -> Path:
+        """Pulled layer blobs, by digest."""
+        return self.base / "blobs"
+
+    def new_root(self, name: str) -> Path:
+        root = self.base / name
+        root.mkdir(mode=0o755)
+        return root
+
+    def remove(self) -> None:
+        if self.work is not None:
+            self.work.release()
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """What goes on every root's ignore list besides the kernel file systems and mount
+    points: ``/var/run`` (``--ignore-var-run``) and ``--ignore-path``."""
+
+    var_run: bool = True
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """Extracts images into roots of ``workspace`` (see the module docs)."""
+
+    workspace: Workspace
+    rules: IgnoreRules = IgnoreRules()
+    retries: int = 0  # --image-fs-extract-retry
+    progress: Reporter = SILENT
+
+    def ignore_list(self, root: Path) -> IgnoreList:
+        """The ignore list of a stage root that is a directory (the workspace ignored)."""
+        return IgnoreList.for_root(
+            root,
+            ignore_var_run=self.rules.var_run,
+            extra=self.rules.paths,
+            kaniko_dir=str(self.workspace.base),
+        )
+
+    def extract(self, image: Image, root: Path, ignore: IgnoreList | None = None) -> None:
+        """Extract ``image`` into ``root``, with ``root``'s ignore list unless given one."""
+        layers = image.layers()
+        log.info("Unpacking rootfs (%d layers)", len(layers))
+        extract_image(
+            [self._counted(layer) for layer in layers],
+            root,
+            ignore=self.ignore_list(root) if ignore is None else ignore,
+            retries=self.retries,
+            diff_ids=[layer.diff_id for layer in layers],
+            names=[str(layer.digest) for layer in layers],
+        )
+
+    def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
+        """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
+
+        A layer pulled from a registry is written to the blob cache as it is read (its
+        digest was verified by the time the read ends).
+        """
+        blobs, progress = self.workspace.blobs, self.progress
+
+        @contextmanager
+        def opener() -> Iterator[BinaryIO]:
+            cached = blobs / layer.digest.encoded
+            if cached.exists():
+                with open(cached, "rb") as kept:
+                    yield kept
+                return
+            if isinstance(layer, FileLayer):  # already on this disk
+                with layer.open_compressed() as stream:
+                    yield stream
+                return
+            task = progress.task(f"pull {layer.digest.short()}", layer.size)
+            partial = cached.with_suffix(".partial")
+            try:
+                with layer.open_compressed() as stream, open(partial, "wb") as keep:
+
+                    def observe(data: bytes) -> None:
+                        keep.write(data)
+                        task.advance(len(data))
+
+                    with io.BufferedReader(TeeReader(stream, observe), CHUNK) as teed:
+                        yield teed
+                if partial.stat().st_size == layer.size:
+                    partial.rename(cached)
+            finally:
+                task.done()
+                partial.unlink(missing_ok=True)
+
+        return opener
+
+
+@dataclass
+class ImageTrees:
+    """The extracted roots of images that ``COPY --from=<image>`` reads, one per
+    (reference, platform), made when first read."""
+
+    images: Images
+    extractor: Extractor
+    _roots: dict[str, Path] = field(default_factory=dict)
+
+    def tree(self, reference: str, platform: Platform) -> Path:
+        key = f"{reference}@{platform}"
+        if key not in self._roots:
+            root = self.extractor.workspace.new_root(f"image-{len(self._roots)}")
+            self.extractor.extract(self.images.image(reference, platform), root)
+            self._roots[key] = root
+        return self._roots[key]
