@@ -100,3 +100,54 @@ def test_the_run_dies_when_kaniko_dies(rootfs: Path, tmp_path: Path) -> None:
         time.sleep(0.02)
     assert processes_in(rootfs) == []
     os.close(ready)
+
+
+def test_cancelling_the_build_scope_stops_its_runs_only(
+    rootfs: Path, tmp_path: Path, busybox_template: Path
+) -> None:
+    """Two RUNs at once, each in its own thread and root: cancelling the scope of one
+    build kills its RUN (``RUN was interrupted``), while a RUN of another scope goes on;
+    a RUN never starts in a cancelled scope."""
+    import contextvars
+    import shutil
+
+    from kaniko import cancel
+
+    other_root = tmp_path / "other"
+    shutil.copytree(busybox_template, other_root, symlinks=True, copy_function=os.link)
+    mine, theirs = cancel.CancelScope(), cancel.CancelScope()
+    started = {"mine": threading.Event(), "theirs": threading.Event()}
+    results: dict[str, object] = {}
+
+    def build(name: str, scope: cancel.CancelScope, root: Path, script: str) -> None:
+        def on_output(line: str) -> None:
+            if line == "started":
+                started[name].set()
+
+        with cancel.within(scope):
+            try:
+                spec = RunSpec(root, ("/bin/sh", "-c", script), ())
+                results[name] = run(spec, on_output=on_output)
+            except BuildError as e:
+                results[name] = str(e)
+
+    threads = [
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(build, "mine", mine, rootfs, SCRIPT),
+        ),
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(build, "theirs", theirs, other_root, "echo started; sleep 1; exit 3"),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    assert started["mine"].wait(10) and started["theirs"].wait(10)
+    mine.cancel()
+    for thread in threads:
+        thread.join(20)
+    assert results == {"mine": "RUN was interrupted", "theirs": 3}
+    assert processes_in(rootfs) == []
+    with cancel.within(mine), pytest.raises(BuildError, match="cancelled"):
+        run(RunSpec(rootfs, ("/bin/true",), ()), on_output=lambda line: None)

@@ -21,7 +21,9 @@ killed, its mounts die with it, the scaffold is removed and the exception propag
 unchanged (the CLI maps it to its exit code). :func:`cancel_all`, callable from any thread
 (e.g. a signal handler in the main thread while the build runs in another), stops every
 running RUN the same way; each of their :func:`run` calls then raises
-``BuildError("RUN was interrupted")``.
+``BuildError("RUN was interrupted")``. A RUN started under a
+:class:`~kaniko.cancel.CancelScope` (a stage of a build whose sibling failed) is stopped
+the same way when that scope is cancelled, and no RUN starts in a cancelled scope.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kaniko import cancel
 from kaniko.errors import BuildError
 from kaniko.fs.users import User, resolve_user
 from kaniko.sandbox import process
@@ -77,6 +80,7 @@ def run(
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, not {isolation!r}")
     spec.check()
+    cancel.check()
     root = Path(os.path.realpath(spec.root))
     user = resolve_user(root, spec.user)
     env = run_environment(spec.env, user)
@@ -185,6 +189,27 @@ def supervise(child: process.Child, spec: RunSpec, on_output: Callable[[str], No
     cancelled = threading.Event()
     with _lock:
         _running[child.pid] = cancelled
+    with cancel.hook(lambda: _cancel_one(child.pid, cancelled)):
+        return _supervise(child, spec, on_output, cancelled)
+
+
+def _cancel_one(pid: int, cancelled: threading.Event) -> None:
+    """Stop the RUN of keeper ``pid`` (its build's scope was cancelled), unless it is
+    already being reaped (its pid may be reused then)."""
+    with _lock:
+        if _running.get(pid) is not cancelled:
+            return
+        cancelled.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # the keeper kills everything below it and exits
+
+
+def _supervise(
+    child: process.Child,
+    spec: RunSpec,
+    on_output: Callable[[str], None],
+    cancelled: threading.Event,
+) -> int:
     feeder: threading.Thread | None = None
     stdin = child.stdin
     try:
