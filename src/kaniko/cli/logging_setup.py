@@ -11,6 +11,8 @@ are both ``CRITICAL``. Formats, one record per line on stderr:
 
 Every record passes :class:`kaniko.redact.RedactingFilter`, and the rendered line is
 redacted again (tracebacks included), so registered secrets never reach the stream.
+Records written for a stage built alongside others get the stage's ``[label]`` first
+(:class:`kaniko.executor.scheduler.StagePrefix`), so interleaved stages stay readable.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import TextIO
 
 from kaniko.errors import UsageError
+from kaniko.executor.scheduler import StagePrefix
 from kaniko.options import LOG_FORMATS, LogFormat, LogLevel, LogOptions
 from kaniko.redact import RedactingFilter, redact
 
@@ -190,6 +193,7 @@ def configure_logging(opts: LogOptions, stream: TextIO | None = None) -> logging
     target = sys.stderr if stream is None else stream
     handler = logging.StreamHandler(target)
     handler.setFormatter(make_formatter(opts, target))
+    handler.addFilter(StagePrefix())
     handler.addFilter(RedactingFilter())
     logger = logging.getLogger(ROOT_LOGGER)
     logger.addHandler(handler)
