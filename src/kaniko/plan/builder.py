@@ -81,6 +81,41 @@ def make_plan(
     from ``environ``, which defaults to ``os.environ``). ``platform`` is the target
     platform and ``build_platform`` this machine's (both default to the host's).
     """
+    planner, target_index = start_planning(
+        dockerfile,
+        build_args=build_args,
+        target=target,
+        platform=platform,
+        build_platform=build_platform,
+        environ=environ,
+        bases=bases,
+    )
+    if skip_unused_stages:
+        planner.plan_reachable(target_index)
+    else:
+        for index in range(target_index + 1):
+            planner.plan(index)
+    stages = tuple(planner.done[i].stage for i in sorted(planner.done))
+    return BuildPlan(
+        stages=stages,
+        target_index=target_index,
+        meta_args=tuple(planner.global_args.items()),
+        warnings=(*dockerfile.warnings, *planner.table.warnings, *planner.unused_warning()),
+    )
+
+
+def start_planning(
+    dockerfile: Dockerfile,
+    *,
+    build_args: Mapping[str, str | None],
+    target: str | None,
+    platform: Platform | None,
+    build_platform: Platform | None,
+    environ: Mapping[str, str] | None,
+    bases: BaseImages | None,
+) -> tuple[_Planner, int]:
+    """A planner with the global ARGs resolved, and the target's index (arguments as for
+    :func:`make_plan`); nothing is planned yet."""
     meta, stage_defs = split_stages(dockerfile)
     table = StageTable(stage_defs, dockerfile.path)
     target_index = table.target_index(target)
@@ -94,18 +129,7 @@ def make_plan(
         bases=bases,
     )
     planner.resolve_globals(meta, build_p, target or table.name_of(target_index))
-    if skip_unused_stages:
-        planner.plan_reachable(target_index)
-    else:
-        for index in range(target_index + 1):
-            planner.plan(index)
-    stages = tuple(planner.done[i].stage for i in sorted(planner.done))
-    return BuildPlan(
-        stages=stages,
-        target_index=target_index,
-        meta_args=tuple(planner.global_args.items()),
-        warnings=(*dockerfile.warnings, *table.warnings, *planner.unused_warning()),
-    )
+    return planner, target_index
 
 
 @dataclass
@@ -170,6 +194,12 @@ class _Planner:
         if index not in self.done:
             self.done[index] = self._plan_stage(index, self.table.stages[index])
         return self.done[index]
+
+    def from_of(self, index: int) -> tuple[From, Platform | None, int | None]:
+        """Stage ``index``'s ``FROM`` with its base and platform expanded, the platform
+        it names (if any), and the index of the stage it is built on (if it is one)."""
+        f, chosen = self._from(self.table.stages[index])
+        return f, chosen, self.table.base_of(f.base, index, f.line)
 
     def _from(self, stage: StageDef) -> tuple[From, Platform | None]:
         f = stage.from_
