@@ -7,22 +7,28 @@ reclaims those of builds that were killed).
 :class:`Extractor` extracts an image into a root, applying the ignore list of that root
 (:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
 read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
-an in-place stage wiped and rebuilt) reads it from disk. :class:`ImageTrees` holds the
-roots of images that ``COPY --from=<image>`` reads, each extracted once.
+an in-place stage wiped and rebuilt) reads it from disk; stages extracted at once share
+it (:class:`~kaniko.executor.pulls.BlobPulls`: an extraction waits for a layer pulled
+ahead of need rather than pulling it again). :class:`ImageTrees` holds the roots of
+images that ``COPY --from=<image>`` reads, each extracted once.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from kaniko import cancel
+from kaniko.executor.pulls import BlobPulls, partial_blob
 from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import extract_image
@@ -112,6 +118,7 @@ class Extractor:
     rules: IgnoreRules = IgnoreRules()
     retries: int = 0  # --image-fs-extract-retry
     progress: Reporter = SILENT
+    pulls: BlobPulls = field(default_factory=BlobPulls)
 
     def ignore_list(self, root: Path) -> IgnoreList:
         """The ignore list of a stage root that is a directory (the workspace ignored)."""
@@ -141,11 +148,13 @@ class Extractor:
         A layer pulled from a registry is written to the blob cache as it is read (its
         digest was verified by the time the read ends).
         """
-        blobs, progress = self.workspace.blobs, self.progress
+        blobs, progress, pulls = self.workspace.blobs, self.progress, self.pulls
 
         @contextmanager
         def opener() -> Iterator[BinaryIO]:
+            cancel.check()
             cached = blobs / layer.digest.encoded
+            pulls.wait_ahead(layer.digest)
             if cached.exists():
                 with open(cached, "rb") as kept:
                     yield kept
@@ -155,21 +164,25 @@ class Extractor:
                     yield stream
                 return
             task = progress.task(f"pull {layer.digest.short()}", layer.size)
-            partial = cached.with_suffix(".partial")
+            claimed = pulls.claim(layer.digest, ahead=False)  # not pulled ahead meanwhile
+            partial = partial_blob(blobs, layer.digest)
             try:
                 with layer.open_compressed() as stream, open(partial, "wb") as keep:
 
                     def observe(data: bytes) -> None:
+                        cancel.check()
                         keep.write(data)
                         task.advance(len(data))
 
                     with io.BufferedReader(TeeReader(stream, observe), CHUNK) as teed:
                         yield teed
                 if partial.stat().st_size == layer.size:
-                    partial.rename(cached)
+                    os.replace(partial, cached)
             finally:
                 task.done()
                 partial.unlink(missing_ok=True)
+                if claimed:
+                    pulls.release(layer.digest)
 
         return opener
 
@@ -182,11 +195,21 @@ class ImageTrees:
     images: Images
     extractor: Extractor
     _roots: dict[str, Path] = field(default_factory=dict)
+    # stages built at once may copy from the same image (one extracts it) or from others
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _made: int = 0
 
     def tree(self, reference: str, platform: Platform) -> Path:
         key = f"{reference}@{platform}"
-        if key not in self._roots:
-            root = self.extractor.workspace.new_root(f"image-{len(self._roots)}")
-            self.extractor.extract(self.images.image(reference, platform), root)
-            self._roots[key] = root
-        return self._roots[key]
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._roots:
+                with self._lock:
+                    name = f"image-{self._made}"
+                    self._made += 1
+                root = self.extractor.workspace.new_root(name)
+                self.extractor.extract(self.images.image(reference, platform), root)
+                self._roots[key] = root
+            return self._roots[key]
