@@ -200,7 +200,8 @@ class BuildOptions:
     ``build_args`` keeps the command line's order; a ``None`` value is a bare
     ``--build-arg NAME``, whose value the planner takes from the environment. ``platform``
     ``None`` means the host's platform. ``kaniko_dir`` is the effective directory
-    (``--kaniko-dir``, else ``KANIKO_DIR``, else ``/kaniko``).
+    (``--kaniko-dir``, else ``KANIKO_DIR``, else ``/kaniko``). ``jobs`` is how many
+    stages may be built at once (``--jobs``; 0: the number of cores, at least 2).
     """
 
     dockerfile: str = "Dockerfile"
@@ -218,6 +219,7 @@ class BuildOptions:
     kaniko_dir: str = DEFAULT_KANIKO_DIR
     cleanup: bool = False
     image_fs_extract_retry: int = 0
+    jobs: int = 0
     git: GitOptions = field(default_factory=GitOptions)
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)

@@ -231,6 +231,12 @@ def attest_options(v: dict[str, Any]) -> AttestOptions:
     )
 
 
+def _jobs(value: int) -> int:
+    if value < 0:
+        raise UsageError(f"--jobs: want a number of stages (0: one per core), not {value}")
+    return value
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
@@ -278,6 +284,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         kaniko_dir=kaniko_dir,
         cleanup=v["cleanup"],
         image_fs_extract_retry=v["image_fs_extract_retry"],
+        jobs=_jobs(v["jobs"]),
         git=_git(v["git"]),
         registry=_registry(v, environ),
         cache=CacheOptions(

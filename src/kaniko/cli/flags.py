@@ -102,6 +102,8 @@ FLAGS: tuple[Flag, ...] = (
     _f("kaniko-dir", "str", BUILD, "The kaniko directory (wins over KANIKO_DIR)", "/kaniko"),
     _f("cleanup", "bool", BUILD, "Clean the filesystem at the end of the build"),
     _f("image-fs-extract-retry", "int", BUILD, "Retries of the base image extraction", 0),
+    _f("jobs", "int", BUILD, "Stages built at once, those that do not need each other "
+       "(default 0: the number of cores, at least 2; 1: one after another)", 0),
     _f("git", "git", BUILD, "Clone option for a git context: branch=NAME, single-branch=BOOL, "
        "recurse-submodules=BOOL, insecure-skip-tls=BOOL; repeatable"),
 

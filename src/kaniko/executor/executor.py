@@ -7,7 +7,9 @@
    ``--skip-push-permission-check``), before any work (:func:`check_destinations`);
 3. build each planned stage on its base, a registry image, ``scratch`` or an earlier
    stage's image, in a work directory and the stage roots the isolation asks for
-   (:func:`stage_roots`, :func:`~kaniko.executor.stage.build_stages`);
+   (:func:`stage_roots`); stages that do not need each other are built at once, up to
+   ``--jobs`` (:func:`~kaniko.executor.graph.build_graph`; base images are resolved
+   together before planning, :func:`~kaniko.executor.graph.resolve_bases`);
 4. stamp the final image (``created`` now, or the epoch with ``--reproducible``), attest
    it if asked (:func:`attest_image`), and write it where the options say (push, tarball,
    OCI layout, digest files).
@@ -43,9 +45,10 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
+from kaniko.executor.graph import build_graph, resolve_bases
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
-from kaniko.executor.stage import StageOptions, StageRoots, build_stages
+from kaniko.executor.stage import StageOptions, StageRoots
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex
@@ -308,6 +311,7 @@ def build(
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
         bases = RemoteBases(transport, options.registry)
+        resolve_bases(options, source.dockerfile, bases, environ)
         plan = plan_build(options, source.dockerfile, bases, environ)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
@@ -316,7 +320,7 @@ def build(
         parts = stage_parts(options, workspace, source.display, progress)
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         opts = stage_options(options, created, source.display)
-        images = build_stages(plan, roots, bases, opts)
+        images = build_graph(options, isolation, plan, roots, bases, parts, opts, progress)
         final = images[plan.target_index]
         if options.output.reproducible:
             final = mutate.canonical(final, created)

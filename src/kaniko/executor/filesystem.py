@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,7 @@ class DirectorySteps:
         self._root: Path | None = None
         self._ignore: IgnoreFn = lambda rel: False
         self._snapshotter: Snapshotter | None = None
+        self._lock = threading.Lock()  # stages built at once may COPY --from this one
 
     def root(self) -> Path:
         """The stage's root, made ready now if no step needed it yet."""
@@ -189,11 +191,12 @@ class DirectorySteps:
         return self._ready()[0], self._ignore
 
     def _ready(self) -> tuple[Path, Snapshotter]:
-        if self._root is None or self._snapshotter is None:
-            root, ignore = self._source.prepare()
-            self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
-            self._root, self._ignore = root, ignore
-        return self._root, self._snapshotter
+        with self._lock:
+            if self._root is None or self._snapshotter is None:
+                root, ignore = self._source.prepare()
+                self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
+                self._root, self._ignore = root, ignore
+            return self._root, self._snapshotter
 
     def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
         root, snap = self._ready()

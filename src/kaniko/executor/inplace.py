@@ -24,6 +24,10 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   ``/etc/hosts``, ``/var`` above ``/var/run`` or a service-account token): they belong to
   the container, not to the stage, and :mod:`kaniko.executor.mountparents` makes them
   look to the stage as a chroot build would (absent until a step uses them).
+* Stages that RUN are built one at a time (``/`` is one); with ``--jobs`` above 1 the
+  stages built in directories may be built meanwhile (the scheduler gives the stages
+  that RUN one exclusive resource), so what is decided about ``/`` is decided under one
+  lock, and "a later stage needs it" means a stage not finished yet.
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
   ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
@@ -45,6 +49,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 from kaniko.dockerfile.commands import Run
@@ -138,6 +143,8 @@ class InplaceBuild(DirectoryRoots):
         self.saved: dict[int, Path] = {}
         self._in_root: set[int] = set()  # stages built in the root
         self._images: dict[int, Image] = {}
+        self._done: set[int] = set()  # finished stages
+        self._lock = threading.RLock()  # stages built at once: one decides about the root
         if root == ROOT:
             preload()
         log.info("Building in place: stages that RUN use %s as their root", root)
@@ -156,13 +163,16 @@ class InplaceBuild(DirectoryRoots):
     def finished(self, stage: Stage, image: Image) -> None:
         """``stage`` is built: a kept copy of it, where renames cannot make one, is
         extracted from ``image``."""
-        self._images[stage.index] = image
+        with self._lock:
+            self._images[stage.index] = image
+            self._done.add(stage.index)
 
     def tree(self, index: int) -> Path:
         """Where ``COPY --from`` reads stage ``index``: its kept tree (moved out of the
         root now, if it is there) for a stage built in place."""
-        if index in self._in_root:
-            return self.keep(index)
+        with self._lock:
+            if index in self._in_root:
+                return self.keep(index)
         return super().tree(index)
 
     def where(self, index: int) -> tuple[Path, IgnoreFn] | None:
@@ -170,29 +180,34 @@ class InplaceBuild(DirectoryRoots):
         list), else its kept tree, else None (wiped); others as in chroot mode."""
         if index not in self._in_root:
             return super().where(index)
-        if self.occupant == index:
-            return self.root, self.ignore.ignored_rel
-        if index in self.saved:
-            return self.saved[index], lambda rel: False
+        with self._lock:
+            if self.occupant == index:
+                return self.root, self.ignore.ignored_rel
+            if index in self.saved:
+                return self.saved[index], lambda rel: False
         return None
 
     # -- who holds the root ---------------------------------------------------------------
-    def _left(self, index: int, after: int) -> list[Edge]:
-        """The needs of stage ``index`` by stages from ``after`` on (not built yet)."""
-        return [edge for edge in self.users.get(index, ()) if edge.user >= after]
+    def _left(self, index: int) -> list[Edge]:
+        """The needs of stage ``index`` by stages not finished yet."""
+        return [edge for edge in self.users.get(index, ()) if edge.user not in self._done]
 
     def _only_base_of(self, index: int, stage: Stage) -> bool:
         """Whether ``stage`` is the last stage to need stage ``index``, and only as its base."""
-        return self._left(index, stage.index) == [Edge(stage.index, index, "from")]
+        return self._left(index) == [Edge(stage.index, index, "from")]
 
     def enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
         """Make ``root`` hold ``stage``'s base, moving or dropping the stage there now;
         the root and what the stage's snapshots must not see."""
+        with self._lock:
+            return self._enter(stage, base)
+
+    def _enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
         occupant = self.occupant
         if occupant is not None and self._only_base_of(occupant, stage):
             log.info("Stage %s starts from stage %s's files in place", stage.label, stage.base)
         else:
-            if occupant is not None and self._left(occupant, stage.index):
+            if occupant is not None and self._left(occupant):
                 self.keep(occupant)
             self.occupant = None
             wipe_root(self.root, ignore=self.ignore)
@@ -212,6 +227,10 @@ class InplaceBuild(DirectoryRoots):
 
     def keep(self, index: int) -> Path:
         """Keep finished stage ``index``'s tree in the stages directory; return where."""
+        with self._lock:
+            return self._keep(index)
+
+    def _keep(self, index: int) -> Path:
         if index in self.saved:
             return self.saved[index]
         target = self.stages_dir / str(index)
@@ -235,6 +254,10 @@ class InplaceBuild(DirectoryRoots):
         With ``cleanup`` (``--cleanup``) the root is wiped too (except the ignore list),
         so the container can run another build from a clean ``/``.
         """
+        with self._lock:
+            self._close(cleanup)
+
+    def _close(self, cleanup: bool) -> None:
         if cleanup and self.occupant is not None:
             log.info("Cleaning up %s", self.root)
             wipe_root(self.root, ignore=self.ignore)

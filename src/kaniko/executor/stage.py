@@ -1,7 +1,8 @@
 """Building the stages: each from its base image, step by step, to its image.
 
 :class:`StageBuild` builds one stage and yields each step's result as it is done;
-:func:`build_stages` builds every stage of a plan in order.
+:func:`build_stages` builds every stage of a plan: one after another, or those that do
+not need each other at once (``jobs`` > 1, :mod:`kaniko.executor.scheduler`).
 
 Metadata steps edit the config and add an ``empty_layer`` history entry. Steps that touch
 the filesystem are handed to a :class:`FilesystemSteps` implementation, which owns the
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from kaniko import cancel
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.executor import metadata
+from kaniko.executor.scheduler import Job, run_jobs
 from kaniko.executor.workspace import Images
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.images import mutate
@@ -190,17 +193,43 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
     """The image of ``stage`` built on ``base``."""
     build = StageBuild(stage, base, fs, opts)
     for _ in build.run():
-        pass
+        cancel.check()  # a sibling stage failed: stop between steps
     return build.image()
 
 
+Exclusive = Callable[[Stage], str | None]
+"""The resource a stage holds while it is built, if any (see :func:`stage_jobs`)."""
+
+
+def stage_jobs(plan: BuildPlan, exclusive: Exclusive | None = None) -> list[Job[int]]:
+    """The plan as a graph of jobs, in plan order: each stage needs the stages its edges
+    name; ``exclusive`` gives the resource a stage holds (an in-place build's ``/``)."""
+    needs: dict[int, list[int]] = {stage.index: [] for stage in plan.stages}
+    for edge in plan.edges():
+        if edge.used not in needs[edge.user]:
+            needs[edge.user].append(edge.used)
+    return [
+        Job(s.index, s.label, tuple(needs[s.index]), exclusive(s) if exclusive else None)
+        for s in plan.stages
+    ]
+
+
 def build_stages(
-    plan: BuildPlan, roots: StageRoots, images: Images, opts: StageOptions
+    plan: BuildPlan,
+    roots: StageRoots,
+    images: Images,
+    opts: StageOptions,
+    *,
+    jobs: int = 1,
+    exclusive: Exclusive | None = None,
 ) -> dict[int, Image]:
-    """Every stage of ``plan``, in order, on its base (``scratch``, an earlier stage's
-    image, or ``images``' image); their images by stage index."""
+    """Every stage of ``plan`` on its base (``scratch``, an earlier stage's image, or
+    ``images``' image): in order, or up to ``jobs`` at once as their needs allow; their
+    images by stage index, in plan order."""
     built: dict[int, Image] = {}
-    for stage in plan.stages:
+
+    def one(index: int) -> None:
+        stage = plan.stage(index)
         log.info("Building stage %s", stage.label)
         if stage.base == "scratch":
             base = scratch(stage.platform)
@@ -210,7 +239,9 @@ def build_stages(
             base = images.image(stage.base, stage.platform)
         built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
         roots.finished(stage, built[stage.index])
-    return built
+
+    run_jobs(stage_jobs(plan, exclusive), one, limit=jobs)
+    return {stage.index: built[stage.index] for stage in plan.stages}
 
 
 def _merge(current: ImageConfig, wanted: ImageConfig, created: str) -> ImageConfig:
