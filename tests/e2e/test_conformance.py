@@ -17,6 +17,11 @@ For each case (see :mod:`tests.e2e.cases` for the folder layout and ``case.json`
 5. cases with ``run`` start our image with crun (via skopeo and umoci) and check what it
    prints: at least one per group (:func:`test_suite_covers_every_group`).
 
+kaniko builds with its default ``--jobs`` (``KANIKO_TEST_JOBS=1`` runs the suite with
+one stage after another); every multi-stage case is also built both ways with
+``--reproducible``, and the two digests must be the same
+(:func:`test_stages_at_once_give_the_same_image`).
+
 The base tree used to strip buildah's placeholders is the Debian image's for cases that
 use it, busybox's otherwise.
 """
@@ -29,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from kaniko.dockerfile.instructions import split_stages
+from kaniko.dockerfile.parser import parse
 from tests.e2e.builders import kaniko_build
 from tests.e2e.cases import Case, all_cases, prepare_context
 from tests.e2e.expect import check_config, check_exact, check_tree
@@ -54,6 +61,11 @@ PARAMS = [
     if c.xfail
     else pytest.param(c, id=c.name)
     for c in CASES
+]
+MULTI_STAGE = [
+    pytest.param(c, id=c.name)
+    for c in CASES
+    if not c.xfail and len(split_stages(parse((c.folder / "Dockerfile").read_text()))[1]) > 1
 ]
 LABELS = ("kaniko", "buildah")
 Config = Mapping[str, Any]
@@ -104,6 +116,24 @@ def _check_run(case: Case, ref: str) -> list[str]:
     return problems
 
 
+def _values(
+    case: Case,
+    request: pytest.FixtureRequest,
+    base_images: dict[str, str],
+    registry: Registry,
+    http_cases: str,
+) -> dict[str, str]:
+    """What the case's ``{{placeholders}}`` stand for (``debian`` for slow cases only)."""
+    values = {
+        "busybox": base_images["busybox"],
+        "registry": registry.host,
+        "http": f"{http_cases}/{case.name}/served",
+    }
+    if case.slow:
+        values["debian"] = request.getfixturevalue("debian_image")
+    return values
+
+
 @pytest.mark.parametrize("case", PARAMS)
 def test_case(
     case: Case,
@@ -114,14 +144,8 @@ def test_case(
     http_cases: str,
     base_tree: Callable[[str], Tree],
 ) -> None:
-    values = {
-        "busybox": base_images["busybox"],
-        "registry": registry_plain.host,
-        "http": f"{http_cases}/{case.name}/served",
-    }
-    base_ref = base_images["busybox"]
-    if case.slow:
-        values["debian"] = base_ref = request.getfixturevalue("debian_image")
+    values = _values(case, request, base_images, registry_plain, http_cases)
+    base_ref = values.get("debian", base_images["busybox"])
     ctx = prepare_context(case, tmp_path / "ctx", values)
     ours = f"{registry_plain.host}/conformance/{case.name}:kaniko"
     kaniko_dir = tmp_path / "kaniko"
@@ -150,3 +174,27 @@ def test_suite_covers_every_group() -> None:
         assert (case.folder / "Dockerfile").is_file(), case.name
         if not case.oracle:
             assert case.expect, case.name
+
+
+@pytest.mark.parametrize("case", MULTI_STAGE)
+def test_stages_at_once_give_the_same_image(
+    case: Case,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    base_images: dict[str, str],
+    registry_plain: Registry,
+    http_cases: str,
+) -> None:
+    """``--jobs 1`` and the default build the same image, byte for byte (--reproducible)."""
+    values = _values(case, request, base_images, registry_plain, http_cases)
+    ctx = prepare_context(case, tmp_path / "ctx", values)
+    digests = []
+    for jobs in (1, 0):
+        ref = f"{registry_plain.host}/jobs/{case.name}:jobs{jobs}"
+        kaniko_dir = tmp_path / f"kaniko-{jobs}"
+        built = kaniko_build(
+            ctx, ref, kaniko_dir=kaniko_dir, build_args=case.build_args, target=case.target,
+            jobs=jobs, reproducible=True,
+        )  # fmt: skip
+        digests.append(built.digest)
+    assert digests[0] == digests[1]
