@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import threading
 import time
@@ -12,7 +13,7 @@ from typing import BinaryIO
 
 import pytest
 
-from kaniko.executor.pulls import BlobPulls, PullAhead
+from kaniko.executor.pulls import BlobPulls, PullAhead, shared_layers
 from kaniko.executor.workspace import Extractor, Workspace
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
@@ -153,3 +154,51 @@ def test_close_stops_a_pull_in_progress(tmp_path: Path, blob: bytes) -> None:
     assert not (ws.blobs / layer.digest.encoded).exists()
     assert _leftovers(ws.blobs) == []
     ws.remove()
+
+
+def test_two_stages_from_one_image_pull_its_layer_once(tmp_path: Path, blob: bytes) -> None:
+    """The layer the first stages share is claimed before they start: both extractions
+    wait for that one pull and read it from disk."""
+    ws = Workspace.create(str(tmp_path / "k"))
+    layer = _layer(blob, pause=0.005)
+    image = _image(layer)
+    pulls = BlobPulls()
+    ahead = PullAhead(lambda: [], ws.blobs, pulls, first=shared_layers([image, image]))
+    extractor = Extractor(ws, pulls=pulls)
+    roots = [ws.new_root(f"stage-{n}") for n in range(2)]
+    threads = [threading.Thread(target=extractor.extract, args=(image, r)) for r in roots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ahead.close()
+    assert SlowLayer.opens == 1
+    assert tar_of_dir(roots[0]) == tar_of_dir(roots[1])
+    assert (roots[0] / "bin" / "busybox").is_file()
+    assert _leftovers(ws.blobs) == []
+    ws.remove()
+
+
+def test_close_releases_the_claims_it_never_pulled(tmp_path: Path, blob: bytes) -> None:
+    """Claimed layers left when it closes are released: an extraction waiting for one
+    goes on (and pulls it itself)."""
+    ws = Workspace.create(str(tmp_path / "k"))
+    layers = [_layer(gzip.compress(bytes([n]) * 1000)) for n in range(5)]  # five digests
+    pulls = BlobPulls()
+    ahead = PullAhead(lambda: [], ws.blobs, pulls, first=layers)
+    ahead.close()
+    for layer in layers:
+        started = time.monotonic()
+        pulls.wait_ahead(layer.digest)
+        assert time.monotonic() - started < 1
+        assert pulls.claim(layer.digest, ahead=False)  # nothing in flight any more
+    assert _leftovers(ws.blobs) == []
+    ws.remove()
+
+
+def test_shared_layers() -> None:
+    blobs = [gzip.compress(bytes([n]) * 10) for n in range(3)]
+    one, two, three = (BytesLayer.from_blob(b, DOCKER_LAYER) for b in blobs)
+    assert [x.digest for x in shared_layers([_image(one, two), _image(one, three)])] == [one.digest]
+    assert shared_layers([_image(one, two)]) == []
+    assert [x.digest for x in shared_layers([_image(one, two)] * 2)] == [one.digest, two.digest]

@@ -7,9 +7,10 @@ Two hooks of :func:`kaniko.executor.executor.build`:
   which asks for their configs one stage after another, finds them all resolved;
 * :func:`build_graph`, the stages: the images ``COPY --from`` reads are resolved
   concurrently too, the layers of the images that stages starting later will extract
-  are pulled ahead while the first stages work (:class:`~kaniko.executor.pulls.PullAhead`),
-  and the stages are built as the graph allows, up to ``--jobs`` at once
-  (:mod:`kaniko.executor.scheduler`).
+  are pulled ahead while the first stages work (:class:`~kaniko.executor.pulls.PullAhead`;
+  layers that several of the first stages extract are pulled once, before they start
+  extracting them), and the stages are built as the graph allows, up to ``--jobs`` at
+  once (:mod:`kaniko.executor.scheduler`).
 
 ``--jobs`` defaults to the number of cores (at least 2); ``--jobs 1`` builds the stages
 one after another in plan order, as before. In an in-place build the stages that RUN
@@ -19,13 +20,15 @@ COPY/ADD/WORKDIR and metadata only, built in directories, may overlap with them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from kaniko.dockerfile.ast import Dockerfile
+from kaniko.errors import KanikoError
 from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import StageParts
 from kaniko.executor.inplace import runs_programs
-from kaniko.executor.pulls import PullAhead
+from kaniko.executor.pulls import PullAhead, shared_layers
 from kaniko.executor.scheduler import default_jobs, first_wave
 from kaniko.executor.stage import (
     Exclusive,
@@ -34,12 +37,14 @@ from kaniko.executor.stage import (
     build_stages,
     stage_jobs,
 )
-from kaniko.oci.image import Image
+from kaniko.oci.image import Image, Layer
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
 from kaniko.plan import BuildPlan, Stage
 from kaniko.plan.bases import base_references
 from kaniko.progress import SILENT, Reporter
+
+log = logging.getLogger(__name__)
 
 ROOT_RESOURCE = "/"
 
@@ -77,16 +82,31 @@ def copied_images(plan: BuildPlan) -> list[tuple[str, Platform]]:
     return [(ref, stage.platform) for stage in plan.stages for ref in stage.images]
 
 
-def _ahead(plan: BuildPlan, bases: RemoteBases, later: set[int]) -> Sequence[Image]:
-    """The resolved images whose layers are pulled ahead: the bases of the stages in
-    ``later`` and the images every stage copies from."""
+def _bases(plan: BuildPlan, bases: RemoteBases, among: set[int]) -> list[Image]:
+    """The resolved registry images the stages in ``among`` are built on, one per stage."""
     wanted = [
         (stage.base, stage.platform)
         for stage in plan.stages
-        if stage.index in later and isinstance(stage.base, str) and stage.base != "scratch"
+        if stage.index in among and isinstance(stage.base, str) and stage.base != "scratch"
     ]
-    found = (bases.known(ref, platform) for ref, platform in [*wanted, *copied_images(plan)])
+    found = (bases.known(ref, platform) for ref, platform in wanted)
     return [image for image in found if image is not None]
+
+
+def _ahead(plan: BuildPlan, bases: RemoteBases, later: set[int]) -> Sequence[Image]:
+    """The resolved images whose layers are pulled ahead: the bases of the stages in
+    ``later`` and the images every stage copies from."""
+    found = (bases.known(ref, platform) for ref, platform in copied_images(plan))
+    return [*_bases(plan, bases, later), *(image for image in found if image is not None)]
+
+
+def _shared(plan: BuildPlan, bases: RemoteBases, first: set[int]) -> Sequence[Layer]:
+    """The registry layers that more than one of the stages in ``first`` extract."""
+    try:
+        return shared_layers(_bases(plan, bases, first))
+    except KanikoError as e:  # best effort: each stage then pulls its own
+        log.debug("pulling ahead: cannot list the shared layers: %s", e)
+        return ()
 
 
 def build_graph(
@@ -108,7 +128,11 @@ def build_graph(
     later = {job.key for job in graph} - set(first)
     extractor = parts.extractor
     ahead = PullAhead(
-        lambda: _ahead(plan, bases, later), extractor.workspace.blobs, extractor.pulls, progress
+        lambda: _ahead(plan, bases, later),
+        extractor.workspace.blobs,
+        extractor.pulls,
+        progress,
+        first=_shared(plan, bases, set(first)) if jobs > 1 else (),
     )
     try:
         return build_stages(plan, roots, bases, opts, jobs=jobs, exclusive=exclusive)

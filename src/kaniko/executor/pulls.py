@@ -13,9 +13,11 @@ planner knows every base image before the first stage starts. So:
   so concurrent pulls of one blob never mix.
 * :class:`PullAhead` pulls, on a few threads, the layers of the images that stages
   starting later will extract (and of the images ``COPY --from`` reads), while the
-  first stages work. Its failures are only logged: the extraction that needs the layer
-  pulls it again and reports the error where it belongs. Closing it stops its pulls
-  between reads and waits for its threads.
+  first stages work. Layers that several of the first stages extract (two stages
+  ``FROM`` one image) are claimed before those stages start and pulled first, so they
+  cross the network once: the extractions wait for them. Its failures are only logged:
+  the extraction that needs the layer pulls it again and reports the error where it
+  belongs. Closing it stops its pulls between reads and waits for its threads.
 
 Memory stays bounded: every pull streams in fixed-size chunks to disk.
 """
@@ -90,9 +92,20 @@ def _remote_layers(images: Sequence[Image]) -> list[Layer]:
     return list(found.values())
 
 
+def shared_layers(images: Sequence[Image]) -> list[Layer]:
+    """The layers from registries that more than one of ``images`` has, in order (one
+    entry of ``images`` per stage: an image named twice shares all its layers)."""
+    counts: dict[Digest, int] = {}
+    for image in images:
+        for layer in _remote_layers([image]):
+            counts[layer.digest] = counts.get(layer.digest, 0) + 1
+    return [layer for layer in _remote_layers(images) if counts[layer.digest] > 1]
+
+
 class PullAhead:
     """Pulls the layers of ``images`` into ``blobs`` on up to :data:`PULLERS` threads,
-    from now until each is in the cache or :meth:`close` is called."""
+    from now until each is in the cache or :meth:`close` is called. The ``first`` layers
+    are claimed now (extractions starting after this wait for them) and pulled first."""
 
     def __init__(
         self,
@@ -100,6 +113,7 @@ class PullAhead:
         blobs: Path,
         pulls: BlobPulls,
         progress: Reporter = SILENT,
+        first: Sequence[Layer] = (),
     ) -> None:
         self.blobs = blobs
         self.pulls = pulls
@@ -108,6 +122,11 @@ class PullAhead:
         self._lock = threading.Lock()
         self._images = images
         self._queue: list[Layer] | None = None
+        self._claimed: dict[Digest, Layer] = {}  # claimed by the constructor, not pulled yet
+        for layer in first:
+            cached = blobs / layer.digest.encoded
+            if not cached.exists() and pulls.claim(layer.digest, ahead=True):
+                self._claimed[layer.digest] = layer
         self._threads = [
             threading.Thread(target=self._work, name=f"kaniko-pull-{n}", daemon=True)
             for n in range(PULLERS)
@@ -120,33 +139,42 @@ class PullAhead:
         self._scope.cancel()
         for thread in self._threads:
             thread.join()
-
-    def _next(self) -> Layer | None:
         with self._lock:
+            left, self._claimed = list(self._claimed), {}
+        for digest in left:  # never pulled: whoever waits for them pulls them
+            self.pulls.release(digest)
+
+    def _next(self) -> tuple[Layer, bool] | None:
+        """The next layer to pull, and whether the constructor claimed it already."""
+        with self._lock:
+            if self._claimed:
+                return self._claimed.pop(next(iter(self._claimed))), True
             if self._queue is None:  # the first thread lists them (configs are resolved)
                 try:
                     self._queue = _remote_layers(self._images())
                 except Exception as e:  # best effort: the stages pull them
                     log.debug("pulling ahead: cannot list the layers: %s", e)
                     self._queue = []
-            return self._queue.pop(0) if self._queue else None
+            return (self._queue.pop(0), False) if self._queue else None
 
     def _work(self) -> None:
         with cancel.within(self._scope):
-            while not self._scope.cancelled and (layer := self._next()) is not None:
+            while not self._scope.cancelled and (found := self._next()) is not None:
+                layer, claimed = found
                 try:
-                    self._pull(layer)
+                    self._pull(layer, claimed)
                 except Exception as e:  # best effort: the stages pull them
                     if not self._scope.cancelled:
                         log.debug("pulling %s ahead failed: %s", layer.digest, e)
 
-    def _pull(self, layer: Layer) -> None:
+    def _pull(self, layer: Layer, claimed: bool) -> None:
         cached = self.blobs / layer.digest.encoded
-        if cached.exists() or not self.pulls.claim(layer.digest, ahead=True):
+        if not claimed and (cached.exists() or not self.pulls.claim(layer.digest, ahead=True)):
             return  # kept already, or being pulled by a stage
         task = self.progress.task(f"pull {layer.digest.short()}", layer.size)
-        partial = partial_blob(self.blobs, layer.digest)
-        try:
+        partial: Path | None = None
+        try:  # the claim is released whatever happens: extractions may wait for it
+            partial = partial_blob(self.blobs, layer.digest)
             with layer.open_compressed() as stream, open(partial, "wb") as keep:
                 while chunk := stream.read(CHUNK):
                     self._scope.check()
@@ -156,5 +184,6 @@ class PullAhead:
                 os.replace(partial, cached)
         finally:
             task.done()
-            partial.unlink(missing_ok=True)
+            if partial is not None:
+                partial.unlink(missing_ok=True)
             self.pulls.release(layer.digest)
