@@ -13,6 +13,7 @@ The groups follow what each part of the builder needs::
     ├── output: OutputOptions       where the image goes (push, tarball, layout, digests)
     ├── snapshot: SnapshotOptions   how filesystem changes become layers
     ├── attest: AttestOptions       SBOM and provenance attestations
+    ├── run: RunOptions             what RUN steps may mount (secrets, ssh, cache mounts)
     ├── git: GitOptions             clone options for a ``git://`` context
     └── log: LogOptions             verbosity and format of the log
 """
@@ -167,6 +168,36 @@ class SnapshotOptions:
     force_build_metadata: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SecretSource:
+    """One ``--secret``: the value of secret ``id`` is the file ``src`` or the environment
+    variable ``env`` (neither: ``env`` if the build's environment has a variable named
+    ``id``, else the file ``id``, as BuildKit's secrets provider decides)."""
+
+    id: str
+    src: str = ""
+    env: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SshSource:
+    """One ``--ssh``: agent ``id`` forwards to the agent socket, or serves the key files,
+    named in ``paths`` (none: ``$SSH_AUTH_SOCK``)."""
+
+    id: str = "default"
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``RUN --mount`` may use: ``--secret``, ``--ssh`` and where cache mounts persist
+    (``--cache-mount-dir``; empty: ``<kaniko dir>/cache-mounts``)."""
+
+    secrets: tuple[SecretSource, ...] = ()
+    ssh: tuple[SshSource, ...] = ()
+    cache_mount_dir: str = ""
+
+
 SbomFormat = Literal["spdx", "cyclonedx"]
 ProvenanceMode = Literal["min", "max"]
 SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
@@ -224,7 +255,13 @@ class BuildOptions:
     output: OutputOptions = field(default_factory=OutputOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
     attest: AttestOptions = field(default_factory=AttestOptions)
+    run: RunOptions = field(default_factory=RunOptions)
     log: LogOptions = field(default_factory=LogOptions)
+
+    @property
+    def cache_mount_dir(self) -> str:
+        """Where cache mounts persist between builds (see :class:`RunOptions`)."""
+        return self.run.cache_mount_dir or f"{self.kaniko_dir.rstrip('/')}/cache-mounts"
 
     def build_arg_map(self) -> dict[str, str | None]:
         """The build args as a dict; a later ``--build-arg`` of the same name wins."""

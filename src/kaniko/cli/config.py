@@ -49,7 +49,10 @@ from kaniko.options import (
     LogOptions,
     OutputOptions,
     RegistryOptions,
+    RunOptions,
+    SecretSource,
     SnapshotOptions,
+    SshSource,
 )
 
 log = logging.getLogger("kaniko.cli")
@@ -231,6 +234,18 @@ def attest_options(v: dict[str, Any]) -> AttestOptions:
     )
 
 
+def run_options(v: dict[str, Any]) -> RunOptions:
+    """``--secret``, ``--ssh`` and ``--cache-mount-dir``; a later ``--secret``/``--ssh`` of
+    the same id wins, as in BuildKit's clients."""
+    secrets = {s[0]: SecretSource(*s) for s in v["secret"]}
+    agents = {a[0]: SshSource(*a) for a in v["ssh"]}
+    return RunOptions(
+        secrets=tuple(secrets.values()),
+        ssh=tuple(agents.values()),
+        cache_mount_dir=v["cache_mount_dir"],
+    )
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
@@ -300,6 +315,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
             force_build_metadata=v["force_build_metadata"],
         ),
         attest=attest_options(v),
+        run=run_options(v),
         log=log_options(parsed),
     )
     validate(opts)

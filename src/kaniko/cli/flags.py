@@ -35,6 +35,8 @@ Kind = Literal[
     "build-arg",
     "label",
     "optional",
+    "secret",
+    "ssh",
 ]
 
 BUILD = "Build flags"
@@ -43,9 +45,10 @@ REGISTRY = "Registry flags"
 CACHE = "Cache flags"
 SNAPSHOT = "Snapshot flags"
 ATTEST = "Attestation flags (SBOM and provenance)"
+RUN = "RUN flags (secrets, ssh agents, cache mounts)"
 LOGGING = "Logging flags"
 DEPRECATED = "Deprecated aliases (they warn)"
-GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, ATTEST, LOGGING, DEPRECATED)
+GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, RUN, ATTEST, LOGGING, DEPRECATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,9 @@ class Flag:
 
     @property
     def repeatable(self) -> bool:
-        return self.kind in {"multi", "kv", "client-cert", "kmv", "git", "build-arg", "label"}
+        return self.kind in {
+            *("multi", "kv", "client-cert", "kmv", "git", "build-arg", "label", "secret", "ssh")
+        }
 
 
 def _f(name: str, kind: Kind, group: str, help: str, default: Any = None, **kw: Any) -> Flag:
@@ -165,6 +170,13 @@ FLAGS: tuple[Flag, ...] = (
     _f("ignore-path", "multi", SNAPSHOT, "Path left out of snapshots; repeatable"),
     _f("force-build-metadata", "bool", SNAPSHOT, "Add a layer for every command, even empty"),
 
+    _f("secret", "secret", RUN, "Secret for RUN --mount=type=secret: id=NAME,src=PATH or "
+       "id=NAME,env=VAR (id=NAME alone: the variable NAME, else the file NAME); repeatable"),
+    _f("ssh", "ssh", RUN, "SSH agent for RUN --mount=type=ssh: default (=$SSH_AUTH_SOCK), "
+       "ID=/path/agent.sock or ID=/path/key[,key]; repeatable"),
+    _f("cache-mount-dir", "str", RUN, "Where RUN --mount=type=cache contents persist between "
+       "builds (default <kaniko-dir>/cache-mounts); mount a volume here to keep them", ""),
+
     _f("sbom", "optional", ATTEST, "Attach an SBOM of the image's packages: spdx (SPDX 2.3 "
        "JSON, the default) or cyclonedx (CycloneDX 1.6 JSON)", "", bare="spdx"),
     _f("sbom-scan-stages", "bool", ATTEST, "Also attach an SBOM of every intermediate stage"),
@@ -208,6 +220,8 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "build-arg": values.parse_build_arg,
     "label": values.parse_label,
     "optional": str,
+    "secret": values.parse_secret,
+    "ssh": values.parse_ssh,
 }
 
 _METAVARS: dict[Kind, str] = {
@@ -223,6 +237,8 @@ _METAVARS: dict[Kind, str] = {
     "build-arg": "NAME[=value]",
     "label": "key=value",
     "optional": "[=value]",
+    "secret": "id=NAME,src=PATH",
+    "ssh": "ID[=PATH]",
 }
 
 

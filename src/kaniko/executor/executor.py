@@ -44,6 +44,7 @@ from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
+from kaniko.executor.mounts import RunMounts, check_run_steps, run_mounts_for
 from kaniko.executor.outputs import write_outputs
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
@@ -198,9 +199,14 @@ def temporary_files_in(directory: Path) -> Iterator[None]:
 
 
 def stage_parts(
-    options: BuildOptions, workspace: Workspace, display: str, progress: Reporter
+    options: BuildOptions,
+    workspace: Workspace,
+    display: str,
+    progress: Reporter,
+    mounts: RunMounts | None = None,
 ) -> StageParts:
-    """What every stage's filesystem steps share: extraction and snapshot settings."""
+    """What every stage's filesystem steps share: extraction and snapshot settings, and
+    what ``RUN --mount`` may use."""
     snap = options.snapshot
     extractor = Extractor(
         workspace,
@@ -208,7 +214,8 @@ def stage_parts(
         retries=options.image_fs_extract_retry,
         progress=progress,
     )
-    return StageParts(extractor, Snapshots.from_options(options, workspace.spool), display)
+    snapshots = Snapshots.from_options(options, workspace.spool)
+    return StageParts(extractor, snapshots, display, mounts or RunMounts())
 
 
 @contextmanager
@@ -232,6 +239,7 @@ def stage_roots(
             matcher=matcher,
             images=bases,
             kaniko_dir=options.kaniko_dir,
+            keep=(options.cache_mount_dir,),  # RUN --mount=type=cache's store
         )
     else:
         roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
@@ -303,17 +311,19 @@ def build(
         materials = opened.enter_context(collecting(Materials()))
         started = datetime.now(UTC)
         isolation = choose_isolation(options)
+        run_mounts = run_mounts_for(options, environ, isolation)  # --secret, --ssh: read now
         context = opened.enter_context(closing(prepare_context(options)))
         source = read_source(options, context.path)
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
         bases = RemoteBases(transport, options.registry)
         plan = plan_build(options, source.dockerfile, bases, environ)
+        check_run_steps(plan, run_mounts.secrets, run_mounts.agents, source.display)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
         opened.enter_context(temporary_files_in(workspace.tmp))
-        parts = stage_parts(options, workspace, source.display, progress)
+        parts = stage_parts(options, workspace, source.display, progress, run_mounts)
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         opts = stage_options(options, created, source.display)
         images = build_stages(plan, roots, bases, opts)

@@ -24,7 +24,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +34,7 @@ from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
 from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
+from kaniko.executor.mounts import RunMounts, StepMounts
 from kaniko.executor.steps.copy import CopySource, copy_step
 from kaniko.executor.workspace import Extractor, Images, ImageTrees
 from kaniko.fs.inventory import IgnoreFn
@@ -141,6 +143,7 @@ class StageParts:
     extractor: Extractor
     snapshots: Snapshots
     dockerfile: str = "Dockerfile"  # how errors name it
+    mounts: RunMounts = field(default_factory=RunMounts)  # what RUN --mount may use
 
 
 class NewDirectory:
@@ -201,7 +204,14 @@ class DirectorySteps:
         where = f"{self.parts.dockerfile}:{step.line}"
         if isinstance(instr, Run):
             label = f"[{self.stage.label}:{step.line}]"
-            run_command(step, instr, config, root, runner=self.runner, where=where, label=label)
+            workdir = config.config.working_dir or "/"
+            with_mounts = self.parts.mounts.step(
+                step, instr, workdir, self.sources, self.stage.platform
+            )
+            run_command(
+                step, instr, config, root, runner=self.runner, where=where, label=label,
+                mounts=with_mounts,
+            )  # fmt: skip
             changes = snap.after_step()
         elif isinstance(instr, Copy | Add):
             try:
@@ -235,9 +245,11 @@ def run_command(
     runner: Runner,
     where: str,
     label: str,
+    mounts: AbstractContextManager[StepMounts] | None = None,
 ) -> None:
     """Run a RUN step's process in ``root`` with the plan's environment for it; its
-    output is logged line by line after ``label``. ``where`` names the line in errors."""
+    output is logged line by line after ``label``. ``where`` names the line in errors.
+    ``mounts`` gives the step's ``RUN --mount`` mounts for as long as it runs."""
     shell = config.config.shell or DEFAULT_SHELL
     argv, script = run_argv(instr, shell)
     scratch: Path | None = None
@@ -246,15 +258,18 @@ def run_command(
         (scratch / script[0]).write_text(script[1])
         (scratch / script[0]).chmod(0o755)
         argv = ("/" + str((scratch / script[0]).relative_to(root)),)
-    spec = RunSpec(
-        root=root,
-        argv=argv,
-        env=step.run_env,
-        user=config.config.user,
-        workdir=config.config.working_dir or "/",
-    )
     try:
-        status = runner(spec, on_output=lambda line: log.info("%s %s", label, line))
+        with mounts or nullcontext(StepMounts()) as mounted:
+            spec = RunSpec(
+                root=root,
+                argv=argv,
+                env=step.run_env + mounted.env,
+                user=config.config.user,
+                workdir=config.config.working_dir or "/",
+                mounts=mounted.mounts,
+                network=instr.network,
+            )
+            status = runner(spec, on_output=lambda line: log.info("%s %s", label, line))
     except BuildError as e:  # before the process ran (its USER, say): name the line
         raise (e if str(e).startswith(where) else with_context(e, where)) from None
     finally:

@@ -12,7 +12,9 @@ however it dies. A starting build removes every ``build-*`` directory whose lock
 take: those are the leftovers of dead builds. A live build's lock cannot be taken, so
 its directory is never touched. Creating a directory and locking it happen under a lock
 on the parent directory itself, so no build can see another's directory before it is
-locked (and nothing is left in ``builds`` once the last build ends). A directory
+locked (and nothing is left in ``builds`` once the last build ends). Before a dead build's
+directory goes, the RUN mounts it had placed in a root are undone from their journals
+(:func:`kaniko.sandbox.placement.undo_stale`: secrets removed, caches moved home). A directory
 without ``.owner`` (made by an older release) is left alone.
 """
 
@@ -27,6 +29,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from kaniko.sandbox.placement import undo_stale
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,7 @@ def reclaim_stale(parent: Path) -> list[Path]:
             except BlockingIOError:
                 continue  # its build is alive
             log.info("Removing %s, left behind by a build that did not finish", path)
+            undo_stale(path)  # RUN mounts placed in / (secrets, caches) go first
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         finally:
