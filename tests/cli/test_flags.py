@@ -156,8 +156,11 @@ ROWS: list[tuple[list[str], Get, Any]] = [
         lambda o: o.run.secrets,
         (SecretSource("a", "/s"), SecretSource("b", env="B"), SecretSource("c", env="C")),
     ),
-    (["--secret", "id=a,src=/1", "--secret", "id=a,src=/2"], lambda o: o.run.secrets,
-     (SecretSource("a", "/2"),)),  # fmt: skip
+    (
+        ["--secret", "id=a,src=/1", "--secret", "id=a,src=/2"],
+        lambda o: o.run.secrets,
+        (SecretSource("a", "/2"),),
+    ),
     (["--secret=id=TOKEN"], lambda o: o.run.secrets, (SecretSource("TOKEN"),)),
     (
         ["--ssh", "default", "--ssh=git=/k1,/k2"],
