@@ -18,11 +18,11 @@ Sources are ``http(s)://…`` URLs whose path ends in ``.git`` and ``git://`` UR
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 from pathlib import Path
 
-from dulwich.objects import ObjectID
+from dulwich.index import index_entry_from_stat
+from dulwich.objects import Commit, ObjectID
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
@@ -101,19 +101,20 @@ def _keep_repository(store: Path, tree: Path, name: str, commit: str) -> None:
         else:
             repo.refs.remove_if_equals(head, None)
             repo.refs[head] = sha
-        worktree = repo.get_worktree()
-        worktree.stage(sorted(_checked_out(tree)))
+        _write_index(repo, tree, sha)
     finally:
         repo.close()
 
 
-def _checked_out(tree: Path) -> list[str]:
-    """Every file and symlink of the checkout (``.git`` aside), relative, '/'-separated."""
-    found = []
-    for directory, dirs, files in os.walk(tree):
-        rel = os.path.relpath(directory, tree)
-        if rel == ".":
-            dirs[:] = [d for d in dirs if d != ".git"]
-        names = files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]
-        found += [posixpath.normpath(posixpath.join(rel, n)) for n in names]
-    return found
+def _write_index(repo: Repo, tree: Path, commit: ObjectID) -> None:
+    """An index of the checkout as it is on disk: every file, symlink and submodule of the
+    commit's tree, with its object id and the stat of the checked-out entry."""
+    found = repo.object_store[commit]
+    assert isinstance(found, Commit)
+    index = repo.open_index()
+    for entry in repo.object_store.iter_tree_contents(found.tree):
+        path = entry.path.decode("utf-8", "surrogateescape")
+        index[entry.path] = index_entry_from_stat(
+            os.lstat(tree / path), entry.sha, mode=entry.mode
+        )
+    index.write()
