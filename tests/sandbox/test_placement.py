@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -101,6 +102,40 @@ def test_a_cache_on_another_file_system_is_a_symlink_in_place(tmp_path: Path) ->
         assert not os.path.lexists(root / "c") and cache.is_dir()
     finally:
         cache.rmdir()
+
+
+def test_two_mounts_of_one_file_system_fall_back_to_a_symlink_and_a_stash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a pod, the cache store and a volume are bind mounts of the disk the root is on:
+    one device, yet rename fails with EXDEV (injected here). The cache becomes a symlink;
+    the image's entry at the target is stashed beside it; both are undone."""
+    root = _root(tmp_path)
+    _, cache = _sources(tmp_path)
+    before = tree(root)
+    private = tmp_path / "private"
+    private.mkdir()
+    real_rename = os.rename
+
+    def rename(source: object, dest: object) -> None:
+        if Path(str(source)) == cache or Path(str(dest)).parent == private:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_rename(source, dest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("kaniko.sandbox.placement.os.rename", rename)
+    scaffold = Scaffold()
+    placement = Placement(root, private, scaffold, inplace=True)
+    try:
+        placement.place((MountSpec("cache", "/var/cache/apt", source=cache, readonly=False),))
+        assert os.readlink(root / "var" / "cache" / "apt") == str(cache)
+        (root / "var" / "cache" / "apt" / "new.deb").write_text("new\n")
+        (stash,) = (root / "var" / "cache").glob(".kaniko-aside-*-apt")
+        assert (stash / "image.bin").read_text() == "the image's\n"
+    finally:
+        placement.undo()
+        scaffold.undo()
+    assert tree(root) == before
+    assert sorted(os.listdir(cache)) == ["cached.deb", "new.deb"]
 
 
 def test_a_killed_build_is_undone_by_the_next_claim(tmp_path: Path) -> None:

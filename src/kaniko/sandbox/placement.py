@@ -8,9 +8,9 @@ the content at each target before the step and taking it away after, whatever ha
 * ``bind``: read-only, on the root's file system: a tree of hard links (no byte copied;
   afterwards every linked file must be as it was, else the step fails: a read-only mount
   cannot be enforced here); otherwise, or with ``rw``: a copy, deleted afterwards;
-* ``cache``: the cache directory renamed to the target and back; across file systems, in
-  place, a symlink to it (the step sees the real ``/``); in a plain chroot, a copy that
-  replaces the cache afterwards;
+* ``cache``: the cache directory renamed to the target and back; across file systems (or
+  two mounts of one), in place, a symlink to it (the step sees the real ``/``); in a plain
+  chroot, a copy that replaces the cache afterwards;
 * ``tmpfs``: an empty directory (mode 1777, on disk, no size limit), deleted afterwards;
 * ``secret``: in place, a file written at the target (owner and mode as asked) and
   deleted afterwards; never in a chroot's root, where it is an error (``env=`` works);
@@ -30,6 +30,7 @@ content and secrets removed, caches moved home, entries of the image put back.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -174,8 +175,10 @@ class Placement:
     def _aside(self, host: Path) -> None:
         if os.stat(self.private).st_dev == os.lstat(host.parent).st_dev:
             stash = self.private / f"aside-{len(self._done)}"
-        else:
-            stash = host.parent / f".kaniko-aside-{secrets.token_hex(6)}-{host.name}"
+            self._record({"op": "aside", "path": str(host), "stash": str(stash)})
+            if _renamed(host, stash):
+                return
+        stash = host.parent / f".kaniko-aside-{secrets.token_hex(6)}-{host.name}"
         self._record({"op": "aside", "path": str(host), "stash": str(stash)})
         os.rename(host, stash)
 
@@ -184,8 +187,9 @@ class Placement:
         assert home is not None
         if os.stat(home).st_dev == os.lstat(host.parent).st_dev:
             self._record({"op": "cache", "path": str(host), "home": str(home), "how": "rename"})
-            os.rename(home, host)
-        elif self.inplace:
+            if _renamed(home, host):
+                return
+        if self.inplace:
             self._record({"op": "created", "path": str(host)})
             os.symlink(home, host)
             _note_once(
@@ -195,6 +199,18 @@ class Placement:
         else:
             self._record({"op": "cache", "path": str(host), "home": str(home), "how": "copy"})
             clone(home, host, link=False)
+
+
+def _renamed(source: Path, dest: Path) -> bool:
+    """Rename ``source`` to ``dest``; False where they are on two mounts of one file system
+    (a pod's volume bound from the disk its root is on: the same device, and EXDEV)."""
+    try:
+        os.rename(source, dest)
+    except OSError as e:
+        if e.errno == errno.EXDEV:
+            return False
+        raise
+    return True
 
 
 def _write_secret(host: Path, mount: MountSpec) -> None:
