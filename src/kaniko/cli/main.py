@@ -47,6 +47,10 @@ def version_text() -> str:
 
 def run(argv: Sequence[str], prog: str = "kaniko") -> int:
     """Parse ``argv``, set up logging, validate and execute; raises on failure."""
+    if list(argv[:1]) == ["warmer"]:
+        from kaniko.cli.warmer import run as warm
+
+        return warm(argv[1:], f"{prog} warmer")
     parsed = parse_argv(argv, prog)
     if parsed.help or parsed.positionals == ("help",):
         sys.stdout.write(format_help(prog))
