@@ -182,16 +182,19 @@ class IndexStore:
         self._memory: dict[str, LayerIndex] = {}
         self._lock = threading.Lock()
 
-    def index(self, layer: Layer) -> LayerIndex:
+    def index(self, layer: Layer, *, keep: bool = True) -> LayerIndex:
+        """The index of ``layer``; ``keep``: worth keeping on disk (a base's or a cached
+        layer, which later builds meet again; not one this build has just made)."""
         key = str(layer.digest)
         with self._lock:
             found = self._memory.get(key)
         if found is not None:
             return found
-        found = self._load(key)
+        found = self._load(key) if keep else None
         if found is None:
             found = LayerIndex.read(layer, self.opener)
-            self._save(key, found)
+            if keep:
+                self._save(key, found)
         with self._lock:
             self._memory[key] = found
         return found

@@ -172,4 +172,3 @@ def _save_index(cache: BaseImageDir, image: RemoteImage) -> None:
     client: RegistryClient = image.client
     raw = client.get_manifest(str(image.resolved))
     write_atomic(str(cache.manifest_file(image.resolved)), raw.data)
-

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kaniko.cache import keys
-from kaniko.cache.layercache import CacheStore, CacheWriter, Clock, Hit, LayerCache, utc_now
+from kaniko.cache.layercache import CacheStore, CacheWriter, Clock, Hit, LayerCache
 from kaniko.cache.layoutstore import LayoutStore, is_layout_repo
 from kaniko.cache.registrystore import RegistryStore, cache_repository
 from kaniko.cache.view import ImageView, IndexStore, LayerIndex, ViewTooLarge
@@ -54,6 +54,7 @@ from kaniko.executor.sparse import PartialRoot, needed_entries
 from kaniko.executor.stage import FilesystemSteps, created_by
 from kaniko.executor.workspace import Extractor, Images
 from kaniko.oci.config import ImageConfig
+from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image, Layer
 from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.options import BuildOptions
@@ -128,7 +129,7 @@ class BuildCache:
         extractor: Extractor,
         images: Images,
         *,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
     ) -> None:
         self.options = options
         self.images = images
@@ -200,6 +201,7 @@ class CachedSteps:
         self.layers: list[Layer] = []  # what this stage appended, in order
         self._indexes: list[LayerIndex] | None = None
         self._partials = 0
+        self._made: set[Digest] = set()  # digests of the layers made on partial roots
         self._inputs: dict[int, dict[str, str]] = {}
         self._planned: dict[int, _Planned] = {}
         self._plan()
@@ -325,11 +327,17 @@ class CachedSteps:
     def finish(self) -> Sequence[Layer]:
         return self.fs.finish()
 
-    def _adopt(self, layer: Layer) -> None:
+    def _adopt(self, layer: Layer, *, made: bool = False) -> None:
+        """Append ``layer`` (``made``: by this build, on a partial root)."""
         self.layers.append(layer)
+        if made:
+            self._made.add(layer.digest)
         if self._indexes is not None:
-            self._indexes.append(self.cache.indexes.index(layer))
-        self.fs.adopt(layer, lambda: layer_paths(self.cache.indexes.index(layer)))
+            self._indexes.append(self._index(layer))
+        self.fs.adopt(layer, lambda: layer_paths(self._index(layer)))
+
+    def _index(self, layer: Layer) -> LayerIndex:
+        return self.cache.indexes.index(layer, keep=layer.digest not in self._made)
 
     def _build(self, step: Step, config: ImageConfig) -> Layer | None:
         """Run ``step``: in the stage's root, or on a partial root while there is none."""
@@ -354,7 +362,7 @@ class CachedSteps:
         finally:
             partial.remove()
         if layer is not None:
-            self._adopt(layer)
+            self._adopt(layer, made=True)
         return layer
 
     def _build_in_root(self, step: Step, config: ImageConfig) -> Layer | None:
@@ -367,7 +375,7 @@ class CachedSteps:
     def _view(self) -> ImageView:
         if self._indexes is None:
             layers = [*self.base.layers(), *self.layers]
-            self._indexes = [self.cache.indexes.index(layer) for layer in layers]
+            self._indexes = [self._index(layer) for layer in layers]
         return ImageView(self._indexes)
 
 
