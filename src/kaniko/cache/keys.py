@@ -61,8 +61,13 @@ def cache_key(parent: str, parts: KeyParts) -> str:
 
 
 def describe(parent: str, parts: KeyParts) -> str:
-    """What went into a key, for the debug log (never holds a secret: see module docs)."""
-    shown = [f"parent={parent[:16]}"] + [f"{name}={value[:120]!r}" for name, value in parts]
+    """What went into a key, for the debug log: each part's name and a short digest of its
+    value (values are not shown: an ARG's may be a secret), so two builds' logs show which
+    input made their keys differ."""
+    shown = [f"parent={parent[:12]}"]
+    for name, value in parts:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+        shown.append(f"{name}={digest[:12]}")
     return " ".join(shown)
 
 

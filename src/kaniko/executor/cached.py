@@ -177,6 +177,7 @@ class _Planned:
 
     key: str | None
     parts: keys.KeyParts
+    parent: str = ""
     lookup: Future[Hit | None] | None = None
 
 
@@ -255,22 +256,9 @@ class CachedSteps:
             parts += [("workdir", workdir)]
         return [*parts, *sorted(inputs.items())]
 
-    def _fs_steps(self) -> Iterator[tuple[int, Step, ImageConfig]]:
-        """Each filesystem step with the config it will run with (the stage's metadata
-        steps replayed as :class:`~kaniko.executor.stage.StageBuild` applies them)."""
-        state = metadata.ConfigState(self.base.config())
-        for index, step in enumerate(self.stage.steps):
-            instr = step.instruction
-            if isinstance(instr, metadata.METADATA) and not step.touches_fs:
-                metadata.apply(state, instr)
-                continue
-            if isinstance(instr, Workdir):
-                metadata.apply(state, instr)
-            yield index, step, state.config
-
     def _plan(self) -> None:
         parent: str | None = self._base_identity()
-        for index, step, config in self._fs_steps():
+        for index, step, config in fs_steps(self.stage, self.base.config()):
             key = None
             parts: keys.KeyParts = ()
             if parent is not None:
@@ -281,7 +269,7 @@ class CachedSteps:
                 except (KanikoError, OSError) as e:
                     log.info("line %d: no cache key (%s); this step and the stage's later "
                              "ones are built", step.line, e)  # fmt: skip
-            planned = _Planned(key, parts)
+            planned = _Planned(key, parts, parent or "")
             if key is not None and self.policy.cacheable(step):
                 planned.lookup = self.cache.lookup(key)
             self._planned[index] = planned
@@ -301,7 +289,7 @@ class CachedSteps:
         if key != planned.key:
             log.debug("line %d: config differs from the planned one; key recomputed", step.line)
             lookup = self.cache.lookup(key) if self.policy.cacheable(step) else None
-            planned = _Planned(key, parts, lookup)
+            planned = _Planned(key, parts, parent, lookup)
             self._planned[index] = planned
         self._chain = key
         return planned
@@ -311,7 +299,7 @@ class CachedSteps:
         planned = self._planned_for(step, config)
         if planned.key is not None:
             log.debug("line %d: cache key %s (%s)", step.line, planned.key,
-                      keys.describe("", planned.parts))  # fmt: skip
+                      keys.describe(planned.parent, planned.parts))  # fmt: skip
         if planned.lookup is not None:
             hit = planned.lookup.result()
             if hit is not None:
@@ -377,6 +365,21 @@ class CachedSteps:
             layers = [*self.base.layers(), *self.layers]
             self._indexes = [self._index(layer) for layer in layers]
         return ImageView(self._indexes)
+
+
+def fs_steps(stage: Stage, config: ImageConfig) -> Iterator[tuple[int, Step, ImageConfig]]:
+    """Each filesystem step of ``stage`` (by index) with the config it runs with, from the
+    base's ``config``: the stage's metadata steps replayed as
+    :class:`~kaniko.executor.stage.StageBuild` applies them."""
+    state = metadata.ConfigState(config)
+    for index, step in enumerate(stage.steps):
+        instr = step.instruction
+        if isinstance(instr, metadata.METADATA) and not step.touches_fs:
+            metadata.apply(state, instr)
+            continue
+        if isinstance(instr, Workdir):
+            metadata.apply(state, instr)
+        yield index, step, state.config
 
 
 def layer_paths(index: LayerIndex) -> list[str]:
