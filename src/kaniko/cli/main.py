@@ -26,7 +26,7 @@ from kaniko.registry.network import cancel_all
 
 log = logging.getLogger("kaniko.cli")
 
-_PROGS = ("kaniko", "executor")
+_PROGS = ("kaniko", "executor", "warmer")
 
 
 def _prog() -> str:
@@ -50,7 +50,7 @@ def run(argv: Sequence[str], prog: str = "kaniko") -> int:
     if list(argv[:1]) == ["warmer"]:
         from kaniko.cli.warmer import run as warm
 
-        return warm(argv[1:], f"{prog} warmer")
+        return warm(argv[1:], prog if prog == "warmer" else f"{prog} warmer")
     parsed = parse_argv(argv, prog)
     if parsed.help or parsed.positionals == ("help",):
         sys.stdout.write(format_help(prog))
