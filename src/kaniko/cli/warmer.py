@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from kaniko.cli.config import registry_options
-from kaniko.cli.flags import CACHE, LOGGING, REGISTRY, Flag, _f
+from kaniko.cli.flags import BY_LONG, CACHE, LOGGING, REGISTRY, Flag, _f
 from kaniko.cli.logging_setup import configure_logging, parse_format, parse_level
 from kaniko.cli.parser import Command, ParsedArgs, format_help, parse_argv
 from kaniko.errors import UsageError
@@ -28,6 +28,16 @@ from kaniko.options import LogOptions, WarmerOptions
 log = logging.getLogger("kaniko.cli")
 
 WARM = "Warmer flags"
+
+SHARED = (
+    "insecure", "skip-tls-verify", "insecure-pull", "skip-tls-verify-pull",
+    "insecure-registry", "skip-tls-verify-registry", "registry-certificate",
+    "registry-client-cert", "registry-map", "registry-mirror",
+    "skip-default-registry-fallback", "image-download-retry", "registry-connect-timeout",
+    "registry-read-timeout", "registry-request-timeout",
+    "verbosity", "log-format", "log-timestamp",
+)  # fmt: skip
+"""The executor's flags the warmer has too, as the executor has them."""
 
 # fmt: off
 WARMER_FLAGS: tuple[Flag, ...] = (
@@ -44,38 +54,7 @@ WARMER_FLAGS: tuple[Flag, ...] = (
        "the host's)", "", dest="custom_platform"),
     _f("custom-platform", "str", WARM, "Same as --customPlatform", "",
        dest="custom_platform_new"),
-
-    _f("insecure", "bool", REGISTRY, "Use plain HTTP with every registry"),
-    _f("skip-tls-verify", "bool", REGISTRY, "Skip TLS verification with every registry"),
-    _f("insecure-pull", "bool", REGISTRY, "Pull over plain HTTP"),
-    _f("skip-tls-verify-pull", "bool", REGISTRY, "Skip TLS verification when pulling"),
-    _f("insecure-registry", "multi", REGISTRY, "Registry reached over plain HTTP; repeatable"),
-    _f("skip-tls-verify-registry", "multi", REGISTRY,
-       "Registry whose TLS certificate is not verified; repeatable"),
-    _f("registry-certificate", "kv", REGISTRY,
-       "CA certificate of a registry: my.registry=/path/ca.pem; repeatable"),
-    _f("registry-client-cert", "client-cert", REGISTRY,
-       "mTLS client certificate: my.registry=/path/cert,/path/key; repeatable"),
-    _f("registry-map", "kmv", REGISTRY, "Remap pulls: orig.registry=new.registry[;a=b]; "
-       "repeatable (env: KANIKO_REGISTRY_MAP)"),
-    _f("registry-mirror", "multi", REGISTRY, "Mirror used instead of docker.io; repeatable"),
-    _f("skip-default-registry-fallback", "bool", REGISTRY,
-       "Fail instead of falling back to the original registry when no mirror has the image"),
-    _f("image-download-retry", "int", REGISTRY, "Retries of a remote image download", 0),
-    _f("registry-connect-timeout", "duration", REGISTRY,
-       "Give up connecting to a registry after this long (0: never)",
-       timedelta(seconds=30)),
-    _f("registry-read-timeout", "duration", REGISTRY,
-       "Give up on a registry that sends or takes no byte for this long (0: never)",
-       timedelta(seconds=60)),
-    _f("registry-request-timeout", "duration", REGISTRY,
-       "Give up on one registry request (a blob with its body) after this long (0: never)",
-       timedelta(minutes=30)),
-
-    _f("verbosity", "str", LOGGING, "Log level: trace, debug, info, warn, error, fatal, panic",
-       "info", short="v"),
-    _f("log-format", "str", LOGGING, "Log format: text, color or json", "color"),
-    _f("log-timestamp", "bool", LOGGING, "Full timestamps in color logs"),
+    *(BY_LONG[name] for name in SHARED),
 )
 # fmt: on
 

@@ -49,6 +49,7 @@ MAX_ENTRIES = 4096
 """Beyond this many entries a partial root is no cheaper than extracting the image."""
 
 _DIR = tarfile.DIRTYPE.decode()
+_REGULAR = (tarfile.REGTYPE.decode(), tarfile.AREGTYPE.decode())
 _SYMLINK = tarfile.SYMTYPE.decode()
 _DROPPED_PAX = frozenset({"path", "linkpath", "size"})
 
@@ -84,7 +85,10 @@ def needed_entries(view: ImageView, step: Step, config: ImageConfig) -> dict[str
         names_user = bool(config.config.user)
     if names_user:
         for name in ("etc/passwd", "etc/group"):
-            view.resolve(name, found)
+            rec = view.get(view.resolve(name, found))
+            hardlink = rec is not None and rec[0] == tarfile.LNKTYPE.decode()
+            if rec is not None and (hardlink or (rec[0] in _REGULAR and rec[5])) and not rec[-1]:
+                raise ViewTooLarge(f"/{name}: its content is not in the layer index")
     for path in list(found):
         for parent in _lexical(path)[:-1]:
             if parent not in found:
@@ -126,7 +130,7 @@ def _member(path: str, rec: Record) -> tuple[tarfile.TarInfo, bytes]:
     kind, mode, uid, gid, mtime, _size, linkname, major, minor, pax, kept = rec
     info = tarfile.TarInfo(path + "/" if kind == _DIR and path else (path or "./"))
     data = b""
-    if kind in (tarfile.REGTYPE.decode(), tarfile.AREGTYPE.decode(), tarfile.LNKTYPE.decode()):
+    if kind in (*_REGULAR, tarfile.LNKTYPE.decode()):
         info.type = tarfile.REGTYPE  # a placeholder: the step never reads what it replaces
         data = (kept or "").encode("utf-8", "surrogateescape")
     else:
