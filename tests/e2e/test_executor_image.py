@@ -128,9 +128,7 @@ def test_entrypoint_runs_without_a_shell(executor_image: str) -> None:
     assert _ok(run_image(executor_image, ["/kaniko/executor", "--help"])).startswith(
         "usage: executor"
     )
-    assert _ok(run_image(executor_image, ["/kaniko/warmer", "--help"])).startswith(
-        "usage: warmer"
-    )
+    assert _ok(run_image(executor_image, ["/kaniko/warmer", "--help"])).startswith("usage: warmer")
     bare = run_image(executor_image)  # the ENTRYPOINT alone
     assert bare.returncode == 2
     assert bare.stderr.strip() == "error: you must provide --destination, or use --no-push"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -57,6 +58,7 @@ class Builder:
         reproducible: bool = True,
         registry: RegistryOptions | None = None,
         build_args: tuple[tuple[str, str | None], ...] = (),
+        no_push: bool = False,
         **cache_options: object,
     ) -> str:
         self.caplog.clear()
@@ -67,7 +69,9 @@ class Builder:
             kaniko_dir=str(self.kaniko_dir),
             build_args=build_args,
             registry=registry or RegistryOptions(),
-            output=OutputOptions(destinations=(self.dest,), reproducible=reproducible),
+            output=OutputOptions(
+                destinations=(self.dest,), reproducible=reproducible, no_push=no_push
+            ),
             cache=CacheOptions(enabled=cache, **cache_options),  # type: ignore[arg-type]
         )
         digest = str(build(options).digest)
@@ -215,8 +219,10 @@ def test_arg_env_and_label_changes(
     assert b.ran == 1 and _flat(dest)["/settings"] == b"2 slow\n"
     b.build(repo=oci_cache, copy_layers=True, build_args=(("VERSION", "2"),))
     assert (b.ran, b.hits) == (0, 2)
+    b.build(repo=oci_cache, copy_layers=True)  # back to the default VERSION: runs
+    assert b.ran == 1 and _flat(dest)["/settings"] == b"1 slow\n"
     b.build(repo=oci_cache, copy_layers=True, build_args=(("UNDECLARED", "x"),))
-    assert b.ran == 0 or _flat(dest)["/settings"] == b"1 slow\n"
+    assert (b.ran, b.hits) == (0, 2)  # an ARG no step declares is in no key
 
 
 def test_context_changes_that_reach_the_layer(
@@ -372,7 +378,8 @@ def test_accounts_that_may_not_write_or_read_never_fail_the_build(
     tmp_path: Path, caplog, base_images, registry_plain: Registry, registry_token: Registry,
     monkeypatch,
 ) -> None:  # fmt: skip
-    """carol fills the cache; dave may only pull: his builds hit, and each entry he would
+    """carol fills the cache; dave may only pull: his builds hit (with --no-push too: the
+    cache repository's push permission is not checked first), and each entry he would
     write is a warning. A repository neither may read (refused) is a warning per step."""
     tls = RegistryOptions(registry_certificates={registry_token.host: str(registry_token.ca_cert)})
     b = Builder(tmp_path, caplog, f"{registry_plain.host}/cache-e2e/ro:1")
@@ -383,8 +390,10 @@ def test_accounts_that_may_not_write_or_read_never_fail_the_build(
     monkeypatch.setenv("DOCKER_CONFIG", str(registry_token.docker_config(tmp_path / "d", "dave")))
     b.build(repo=repo, registry=tls)
     assert (b.ran, b.hits) == (0, 1)
+    b.build(repo=repo, registry=tls, no_push=True)
+    assert (b.ran, b.hits) == (0, 1)
     b.write("Dockerfile", f"FROM {base_images['busybox']}\nRUN echo {MARK} && echo y > /y\n")
-    b.build(repo=repo, registry=tls)
+    b.build(repo=repo, registry=tls, no_push=True)
     assert b.ran == 1 and "Could not store cache entry" in b.log
     b.build(repo=f"{registry_token.host}/elsewhere/cache", registry=tls)
     assert b.ran == 1 and "unreadable" in b.log
@@ -433,3 +442,33 @@ def test_two_builds_write_one_key_at_once(
         assert all("Could not store" not in out for out in outputs)
     assert len(_tags(registry_plain, "cache-e2e/race-cache")) == 1
     assert len([p for p in tmp_path.iterdir() if p.name.startswith("layers:")]) == 1
+
+
+def test_hits_after_a_miss_are_applied_to_the_root(
+    tmp_path: Path, caplog, base_images, registry_plain: Registry, oci_cache: str
+) -> None:
+    """The first RUN's entry is gone (a miss: the root is made and the RUN runs), the
+    second RUN's entry is there (a hit over a root that exists: its deletion must reach
+    the root), the third's is gone (it runs on that root and must not see the file)."""
+    dest = f"{registry_plain.host}/cache-e2e/after-miss:1"
+    b = Builder(tmp_path, caplog, dest)
+    text = (
+        "FROM {base}\nRUN echo {mark} && echo one > /one\n"
+        "RUN echo {mark} && rm /etc/group && echo two > /two\n"
+        "RUN echo {mark} && ls /etc > /listing\n"
+    )
+    b.write("Dockerfile", text.format(base=base_images["busybox"], mark=MARK))
+    uncached = b.build(cache=False)
+    b.build(repo=oci_cache)
+    for entry in (tmp_path / "cache").iterdir():
+        config = next(
+            json.loads(p.read_text())
+            for p in (entry / "blobs/sha256").iterdir()
+            if p.stat().st_size < 4096 and b'"rootfs"' in p.read_bytes()
+        )
+        if "rm /etc/group" not in config["history"][0]["created_by"]:
+            shutil.rmtree(entry)
+    assert b.build(repo=oci_cache) == uncached
+    assert (b.ran, b.hits) == (2, 1)
+    listing = _flat(dest)["/listing"]
+    assert listing is not None and b"group" not in listing and b"passwd" in listing
