@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -194,8 +194,22 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
     return build.image()
 
 
+class StageCache(Protocol):
+    """The layer cache, put in front of each stage's filesystem steps (``--cache``)."""
+
+    def steps(
+        self, stage: Stage, base: Image, fs: FilesystemSteps, built: Mapping[int, Image]
+    ) -> FilesystemSteps:
+        """``fs`` of ``stage`` behind the cache (``built``: the stages done so far)."""
+        ...
+
+
 def build_stages(
-    plan: BuildPlan, roots: StageRoots, images: Images, opts: StageOptions
+    plan: BuildPlan,
+    roots: StageRoots,
+    images: Images,
+    opts: StageOptions,
+    cache: StageCache | None = None,
 ) -> dict[int, Image]:
     """Every stage of ``plan``, in order, on its base (``scratch``, an earlier stage's
     image, or ``images``' image); their images by stage index."""
@@ -208,7 +222,10 @@ def build_stages(
             base = built[stage.base]
         else:
             base = images.image(stage.base, stage.platform)
-        built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
+        fs = roots.steps(stage, base)
+        if cache is not None:
+            fs = cache.steps(stage, base, fs, built)
+        built[stage.index] = build_stage(stage, base, fs, opts)
         roots.finished(stage, built[stage.index])
     return built
 

@@ -114,7 +114,5 @@ def _write_index(repo: Repo, tree: Path, commit: ObjectID) -> None:
     index = repo.open_index()
     for entry in repo.object_store.iter_tree_contents(found.tree):
         path = entry.path.decode("utf-8", "surrogateescape")
-        index[entry.path] = index_entry_from_stat(
-            os.lstat(tree / path), entry.sha, mode=entry.mode
-        )
+        index[entry.path] = index_entry_from_stat(os.lstat(tree / path), entry.sha, mode=entry.mode)
     index.write()
