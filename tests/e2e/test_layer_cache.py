@@ -472,3 +472,29 @@ def test_hits_after_a_miss_are_applied_to_the_root(
     assert (b.ran, b.hits) == (2, 1)
     listing = _flat(dest)["/listing"]
     assert listing is not None and b"group" not in listing and b"passwd" in listing
+
+
+def test_a_run_bind_mount_of_the_context_counts_by_its_content(
+    tmp_path: Path, caplog, base_images, registry_plain: Registry, oci_cache: str
+) -> None:
+    """RUN --mount=type=bind of the context: a changed source file misses (never a stale
+    result), a file .dockerignore excludes does not count."""
+    dest = f"{registry_plain.host}/cache-e2e/bind:1"
+    b = Builder(tmp_path, caplog, dest)
+    b.write(
+        "Dockerfile",
+        f"FROM {base_images['busybox']}\n"
+        f"RUN --mount=type=bind,source=src,target=/src echo {MARK} && cat /src/in.txt > /out\n",
+    )
+    b.write(".dockerignore", "src/ignored.txt\n")
+    b.write("src/in.txt", "one\n")
+    b.write("src/ignored.txt", "x\n")
+    b.build(repo=oci_cache)
+    assert b.ran == 1
+    b.write("src/ignored.txt", "y\n")
+    b.build(repo=oci_cache)
+    assert (b.ran, b.hits) == (0, 1)
+    b.write("src/in.txt", "two\n")
+    b.build(repo=oci_cache)
+    assert b.ran == 1
+    assert _flat(dest)["/out"] == b"two\n"

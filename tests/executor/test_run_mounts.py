@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import BuildError, DockerfileError
+from kaniko.executor.cached import mount_inputs
 from kaniko.executor.cachemounts import CacheStore
 from kaniko.executor.filesystem import CopySources
 from kaniko.executor.mounts import RunMounts, StepMounts, check_run_steps
+from kaniko.executor.sourcedigest import context_path_digest
 from kaniko.executor.sshforward import NONE, SshAgents
 from kaniko.executor.sshkeys import KeyAgent
 from kaniko.oci.platform import Platform
@@ -182,3 +185,31 @@ def test_fine_steps_pass_the_check() -> None:
     required = make_plan(parse("FROM scratch\nRUN --mount=type=secret,id=x,required true\n"),
                          build_args={})  # fmt: skip
     check_run_steps(required, SecretStore({"x": b""}), NONE, "Dockerfile")
+
+
+def test_cache_key_inputs_follow_bind_sources_and_never_a_secret(tmp_path: Path) -> None:
+    """The layer cache's hook: a context bind counts by the content COPY of it would see
+    (.dockerignore applied), a stage bind by the stage's identity; a secret's and a cache's
+    content never count."""
+    (step,) = _steps(
+        "RUN --mount=type=bind,source=src,target=/s --mount=type=bind,from=base,target=/b "
+        "--mount=type=secret,id=t --mount=type=cache,target=/c true\n"
+    )
+    context = _sources(tmp_path, ignore="src/secret-dir").source(None, PLATFORM)
+
+    def inputs() -> list[list[str]]:
+        found = mount_inputs(
+            step, lambda ref: f"origin {ref}", lambda path: context_path_digest(context, path)
+        )
+        return json.loads(found)
+
+    first = inputs()
+    assert [len(m) for m in first] == [2, 2, 1, 1] and first[1][1] == "origin 0"
+    assert first[2] == [
+        "type=secret,target=/run/secrets/t,uid=,gid=,mode=,id=t,required=False,env="
+    ]
+    (tmp_path / "ctx" / "top.txt").write_text("not below src")
+    (tmp_path / "ctx" / "src" / "secret-dir" / "key").write_text("ignored")
+    assert inputs() == first
+    (tmp_path / "ctx" / "src" / "a.txt").write_text("changed")
+    assert inputs()[0] != first[0] and inputs()[1:] == first[1:]

@@ -12,7 +12,8 @@ the step that can change its layer:
 * the instruction after variable expansion (:func:`instruction_form`: every field but its
   source text and line numbers, so a comment added above a step does not invalidate it);
 * for RUN: the ENV and ARG values the step can see, the SHELL, USER and WORKDIR, the
-  ``RUN --mount`` sources (a hook the mounts work fills: specs only, never a secret's
+  ``RUN --mount`` specs with their bind sources' content or ``from=`` identity
+  (:func:`kaniko.executor.cached.mount_inputs`; never a cache's content nor a secret's
   value), the ignore list of snapshots;
 * for COPY and ADD: a digest of the sources' content and the metadata that reaches the
   layer (see :mod:`kaniko.executor.sourcedigest`), the identity of the ``--from`` stage's

@@ -49,7 +49,7 @@ from kaniko.dockerfile.commands import Add, Copy, Run, Workdir
 from kaniko.errors import KanikoError
 from kaniko.executor import metadata
 from kaniko.executor.filesystem import DirectorySteps
-from kaniko.executor.sourcedigest import source_digest
+from kaniko.executor.sourcedigest import context_path_digest, source_digest
 from kaniko.executor.sparse import PartialRoot, needed_entries
 from kaniko.executor.stage import FilesystemSteps, created_by
 from kaniko.executor.workspace import Extractor, Images
@@ -59,6 +59,7 @@ from kaniko.oci.image import Image, Layer
 from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage, Step
+from kaniko.plan.mountkeys import step_mount_keys
 from kaniko.registry.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,26 @@ def make_store(options: BuildOptions, transport: Transport) -> CacheStore:
     return RegistryStore(transport, cache_repository(repo, options.output.destinations))
 
 
-def mount_inputs(step: Step, origin: Callable[[int | str], str]) -> str:
+def mount_inputs(
+    step: Step, origin: Callable[[int | str], str], context: Callable[[str], str]
+) -> str:
     """What the ``RUN --mount`` sources of ``step`` add to its key (the hook of the mounts
-    work): the identity of each ``from=`` stage or image. The specs themselves are in the
-    instruction; a secret's value never is, nor is it ever read here."""
-    return json.dumps([origin(ref) if ref is not None else "" for ref in step.mount_from])
+    work, :mod:`kaniko.plan.mountkeys`): each mount's canonical text, and for a bind (or a
+    seeded cache) the identity of its ``from=`` stage or image, or the digest of its
+    source in the build context (``context``). A cache's content and a secret's value
+    never count; a secret is never read here."""
+    mount_keys = step_mount_keys(step)
+    found = []
+    for mount_key, ref in zip(
+        mount_keys, step.mount_from or (None,) * len(mount_keys), strict=True
+    ):
+        if mount_key.content is None:
+            found.append([mount_key.text])
+        elif ref is None:
+            found.append([mount_key.text, context(mount_key.content[1])])
+        else:
+            found.append([mount_key.text, origin(ref)])
+    return json.dumps(found)
 
 
 @dataclass(frozen=True)
@@ -232,7 +248,10 @@ class CachedSteps:
                 source = self.fs.sources.source(None, self.stage.platform)
                 found["sources"] = source_digest(instr, source)
         elif isinstance(instr, Run):
-            found["mounts"] = mount_inputs(step, self._origin)
+            context = self.fs.sources.source(None, self.stage.platform)
+            found["mounts"] = mount_inputs(
+                step, self._origin, lambda path: context_path_digest(context, path)
+            )
         return found
 
     def _parts(self, step: Step, config: ImageConfig, inputs: dict[str, str]) -> keys.KeyParts:

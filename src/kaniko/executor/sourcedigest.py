@@ -73,6 +73,27 @@ def source_digest(
     return "sha256:" + hasher.hexdigest()
 
 
+def context_path_digest(source: CopySource, path: str) -> str:
+    """The digest of what a ``RUN --mount`` bind of ``path`` in the build context (or a
+    cache seeded from it) shows the step: the same ``.dockerignore`` and the same entries
+    as COPY of that path; a missing path has a digest of its own (the step then fails)."""
+    hasher = hashlib.sha256()
+
+    def emit(text: str) -> None:
+        data = text.encode("utf-8", "surrogateescape")
+        hasher.update(b"%d:" % len(data) + data)
+
+    root = Root(str(source.root), source.matcher, "the build context")
+    rel = clean_source(path, "RUN --mount", root)
+    real = root.resolve(rel)
+    st = root.lstat(real)
+    if st is None or (rel != real and root.hidden(rel, stat.S_ISDIR(st.st_mode))):
+        emit(f"missing {rel}")
+    else:
+        _entry(root, real, Filters(root.matcher, real, None), emit, {})
+    return "sha256:" + hasher.hexdigest()
+
+
 def _parents(src: str, keyword: str, root: Root, emit: Emit, links: Links) -> None:
     base, sep, pattern = src.partition("/./")
     if not sep:
