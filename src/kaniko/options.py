@@ -14,7 +14,8 @@ The groups follow what each part of the builder needs::
     ├── snapshot: SnapshotOptions   how filesystem changes become layers
     ├── attest: AttestOptions       SBOM and provenance attestations
     ├── git: GitOptions             clone options for a ``git://`` context
-    └── log: LogOptions             verbosity and format of the log
+    ├── log: LogOptions             verbosity and format of the log
+    └── perf: PerfOptions           snapshotter, kept extracted bases, build profile
 """
 
 from __future__ import annotations
@@ -167,6 +168,30 @@ class SnapshotOptions:
     force_build_metadata: bool = False
 
 
+SnapshotterKind = Literal["auto", "overlay", "metadata"]
+SNAPSHOTTERS: tuple[SnapshotterKind, ...] = ("auto", "overlay", "metadata")
+DEFAULT_BASE_STORE_SIZE = 10 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class PerfOptions:
+    """How a build saves work: snapshotter, kept extracted bases, profile output.
+
+    ``snapshotter``: ``auto`` uses overlay snapshots where the host permits them,
+    ``metadata`` forces the userspace snapshotter, ``overlay`` fails where overlay is
+    refused. ``base_store_dir`` is where extracted bases are kept (empty:
+    ``<kaniko dir>/extracted``); ``base_store_size`` its size limit in bytes (0: keep
+    none). ``profile_file`` (``--profile``) and ``benchmark_file`` (``BENCHMARK_FILE``)
+    receive the build's timings.
+    """
+
+    snapshotter: SnapshotterKind = "auto"
+    base_store_dir: str = ""
+    base_store_size: int = DEFAULT_BASE_STORE_SIZE
+    profile_file: str = ""
+    benchmark_file: str = ""
+
+
 SbomFormat = Literal["spdx", "cyclonedx"]
 ProvenanceMode = Literal["min", "max"]
 SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
@@ -225,6 +250,7 @@ class BuildOptions:
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
     attest: AttestOptions = field(default_factory=AttestOptions)
     log: LogOptions = field(default_factory=LogOptions)
+    perf: PerfOptions = field(default_factory=PerfOptions)
 
     def build_arg_map(self) -> dict[str, str | None]:
         """The build args as a dict; a later ``--build-arg`` of the same name wins."""

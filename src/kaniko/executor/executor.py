@@ -45,7 +45,9 @@ from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
+from kaniko.executor.overlayroots import overlay_parts
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
+from kaniko.executor.timing import phase, recording
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex
@@ -300,6 +302,7 @@ def build(
     """
     environ = os.environ if environ is None else environ
     with ExitStack() as opened:
+        opened.enter_context(recording(options.perf.profile_file, options.perf.benchmark_file))
         materials = opened.enter_context(collecting(Materials()))
         started = datetime.now(UTC)
         isolation = choose_isolation(options)
@@ -308,12 +311,14 @@ def build(
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
         bases = RemoteBases(transport, options.registry)
-        plan = plan_build(options, source.dockerfile, bases, environ)
+        with phase("plan"):
+            plan = plan_build(options, source.dockerfile, bases, environ)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
         opened.enter_context(temporary_files_in(workspace.tmp))
         parts = stage_parts(options, workspace, source.display, progress)
+        parts = opened.enter_context(overlay_parts(options, isolation, parts))
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         opts = stage_options(options, created, source.display)
         images = build_stages(plan, roots, bases, opts)
@@ -329,9 +334,10 @@ def build(
             )  # fmt: skip
             final = attested.index.images()[0]
         index = attested.index if attested is not None else None
-        digest = write_outputs(
-            final, destinations, options.output, transport, progress, index=index
-        )
+        with phase("push"):
+            digest = write_outputs(
+                final, destinations, options.output, transport, progress, index=index
+            )
         if attested is not None:
             attested.write_files()
     log.info("Built image %s", digest)

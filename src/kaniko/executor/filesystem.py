@@ -34,6 +34,7 @@ from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
 from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
 from kaniko.executor.steps.copy import CopySource, copy_step
+from kaniko.executor.timing import phase
 from kaniko.executor.workspace import Extractor, Images, ImageTrees
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.fs.safepath import resolve_in_root
@@ -63,6 +64,13 @@ class RootSource(Protocol):
     def prepare(self) -> tuple[Path, IgnoreFn]:
         """The root, holding the base's files, and what its snapshots must not see."""
         ...
+
+
+class RootMaker(Protocol):
+    """Makes stage roots instead of :class:`NewDirectory` (overlay roots, see
+    :mod:`kaniko.executor.overlayroots`)."""
+
+    def root_source(self, stage: Stage, base: Image) -> RootSource: ...
 
 
 class StageTrees(Protocol):
@@ -141,6 +149,7 @@ class StageParts:
     extractor: Extractor
     snapshots: Snapshots
     dockerfile: str = "Dockerfile"  # how errors name it
+    roots: RootMaker | None = None  # None: a new directory per stage, base extracted
 
 
 class NewDirectory:
@@ -190,8 +199,14 @@ class DirectorySteps:
 
     def _ready(self) -> tuple[Path, Snapshotter]:
         if self._root is None or self._snapshotter is None:
-            root, ignore = self._source.prepare()
-            self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
+            with phase("extract"):
+                root, ignore = self._source.prepare()
+            with phase("snapshot"):
+                start = getattr(self._source, "start_snapshots", None)  # overlay roots
+                if start is not None:
+                    self._snapshotter = start(self.parts.snapshots)
+                else:
+                    self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
             self._root, self._ignore = root, ignore
         return self._root, self._snapshotter
 
@@ -201,21 +216,30 @@ class DirectorySteps:
         where = f"{self.parts.dockerfile}:{step.line}"
         if isinstance(instr, Run):
             label = f"[{self.stage.label}:{step.line}]"
-            run_command(step, instr, config, root, runner=self.runner, where=where, label=label)
-            changes = snap.after_step()
+            with phase("run"):
+                run_command(step, instr, config, root, runner=self.runner, where=where, label=label)
+            with phase("snapshot"):
+                changes = snap.after_step()
         elif isinstance(instr, Copy | Add):
-            try:
-                source = self.sources.source(step.copy_from, self.stage.platform)
-            except KanikoError as e:
-                if isinstance(step.copy_from, int):
-                    raise
-                raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
-            changes = snap.after_step(copy_files(instr, config, root, source, where))
+            with phase("copy"):
+                try:
+                    source = self.sources.source(step.copy_from, self.stage.platform)
+                except KanikoError as e:
+                    if isinstance(step.copy_from, int):
+                        raise
+                    raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
+                written = copy_files(instr, config, root, source, where)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         elif isinstance(instr, Workdir):
-            changes = snap.after_step(make_workdir(config, root))
+            with phase("copy"):
+                written = make_workdir(config, root)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
-        return snap.layer(changes)
+        with phase("compress"):
+            return snap.layer(changes)
 
     def finish(self) -> Sequence[Layer]:
         """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
@@ -343,7 +367,12 @@ class DirectoryRoots:
 
     def steps(self, stage: Stage, base: Image) -> DirectorySteps:
         """The filesystem steps of ``stage``, on a new directory."""
-        root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
+        maker = self.parts.roots
+        root: RootSource
+        if maker is not None:
+            root = maker.root_source(stage, base)
+        else:
+            root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
         return self._register(DirectorySteps(stage, base, self.parts, root, self.sources))
 
     def _register(self, steps: DirectorySteps) -> DirectorySteps:
