@@ -179,6 +179,9 @@ class Bench:
         try:
             subprocess.run(["tar", "-xzf", str(debian_rootfs_layer()), "-C", str(scratch)],
                            check=True)  # fmt: skip
+            for source, dest in copy_steps(context / "Dockerfile"):  # not timed: not RUN work
+                target = scratch / dest.lstrip("/")
+                shutil.copytree(context / source, target, symlinks=True, dirs_exist_ok=True)
             env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APT_PROXY": self.proxy_url,
                    "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}  # fmt: skip
             started = time.perf_counter()
@@ -199,6 +202,16 @@ def run_scripts(dockerfile: Path) -> list[str]:
     return [
         line[4:].strip() for line in dockerfile.read_text().splitlines() if line.startswith("RUN ")
     ]
+
+
+def copy_steps(dockerfile: Path) -> list[tuple[str, str]]:
+    """The (source, destination) of each ``COPY dir/ /dest/`` of a workload's Dockerfile."""
+    pairs = []
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("COPY "):
+            source, dest = line.split()[1:3]
+            pairs.append((source, dest))
+    return pairs
 
 
 def median_sample(samples: list[Sample]) -> Sample:

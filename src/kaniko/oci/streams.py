@@ -4,11 +4,12 @@
 (it feeds the ``diff_id`` hash), is compressed in fixed 1 MiB pieces (so the blob depends on
 the tar bytes only, never on how they were split into writes), and the compressed bytes feed
 the ``digest`` hash and size on their way to a spool file. Memory stays bounded by the
-compressor's state and a few pieces; nothing is read back. Compression, the digest and the
-file writes run in a worker thread (ISA-L, zstd and hashlib release the GIL), so they overlap
-with the caller producing the tar. ``finish()`` (or ``close()``) returns the layer as a
-:class:`~kaniko.oci.image.FileLayer`, the one type of a layer blob on disk; on any error, or
-``abort()``, the spool file is removed.
+compressor's state and a few pieces; nothing is read back. gzip deflates the pieces on
+every core (:mod:`kaniko.oci.blockgzip`: the same bytes whatever the number of threads);
+zstd compresses, hashes and writes in a worker thread. Either way (ISA-L, zstd and hashlib
+release the GIL) compression overlaps with the caller producing the tar. ``finish()`` (or
+``close()``) returns the layer as a :class:`~kaniko.oci.image.FileLayer`, the one type of
+a layer blob on disk; on any error, or ``abort()``, the spool file is removed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import BinaryIO
 
 from kaniko.errors import FilesystemError
 from kaniko.iotools import CHUNK
-from kaniko.oci.compress import Compressor, compressor
+from kaniko.oci.blockgzip import ParallelGzip
+from kaniko.oci.compress import Compressor, compressor, isal_level
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
@@ -83,6 +85,31 @@ class _Worker:
             self._file.write(chunk)
 
 
+class _GzipWorker:
+    """gzip on every core (:mod:`kaniko.oci.blockgzip`): compressed blocks are hashed and
+    spooled in order as they are ready."""
+
+    def __init__(self, level: int, file: BinaryIO) -> None:
+        self._file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._gzip = ParallelGzip(level, self._emit)
+
+    def put(self, block: bytes) -> None:
+        self._gzip.put(block)
+
+    def stop(self, *, flush: bool) -> None:
+        if flush:
+            self._gzip.finish()
+        else:
+            self._gzip.close()
+
+    def _emit(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self._file.write(chunk)
+
+
 class LayerSpooler:
     """Hash, compress and spool a layer tar as it is written (see the module doc)."""
 
@@ -96,7 +123,9 @@ class LayerSpooler:
     ) -> None:
         self.media_type = layer_media_type("oci" if oci else "docker", compression)
         self.compression: Compression = compression
-        comp = compressor(compression, level)
+        # Options are checked before the spool file exists.
+        gzip_level = isal_level(level) if compression == "gzip" else None
+        comp = None if compression == "gzip" else compressor(compression, level)
         self._diff = hashlib.sha256()
         self._written = 0
         self._pending = bytearray()  # input not yet handed to the compressor
@@ -104,7 +133,12 @@ class LayerSpooler:
         fd, name = tempfile.mkstemp(prefix="layer-", suffix=layer_suffix(compression), dir=dir)
         self.path = Path(name)
         self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
-        self._worker = _Worker(comp, self._file)
+        self._worker: _Worker | _GzipWorker
+        if gzip_level is not None:
+            self._worker = _GzipWorker(gzip_level, self._file)
+        else:
+            assert comp is not None
+            self._worker = _Worker(comp, self._file)
 
     # -- file object protocol -------------------------------------------------------------
 
