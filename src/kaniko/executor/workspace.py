@@ -7,8 +7,10 @@ reclaims those of builds that were killed).
 :class:`Extractor` extracts an image into a root, applying the ignore list of that root
 (:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
 read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
-an in-place stage wiped and rebuilt) reads it from disk. :class:`ImageTrees` holds the
-roots of images that ``COPY --from=<image>`` reads, each extracted once.
+an in-place stage wiped and rebuilt) reads it from disk; the layers after the first are
+downloaded concurrently behind the extraction (:mod:`kaniko.executor.prefetch`).
+:class:`ImageTrees` holds the roots of images that ``COPY --from=<image>`` reads, each
+extracted once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from kaniko.executor.prefetch import Prefetch
 from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import extract_image
@@ -126,16 +129,19 @@ class Extractor:
         """Extract ``image`` into ``root``, with ``root``'s ignore list unless given one."""
         layers = image.layers()
         log.info("Unpacking rootfs (%d layers)", len(layers))
-        extract_image(
-            [self._counted(layer) for layer in layers],
-            root,
-            ignore=self.ignore_list(root) if ignore is None else ignore,
-            retries=self.retries,
-            diff_ids=[layer.diff_id for layer in layers],
-            names=[str(layer.digest) for layer in layers],
-        )
+        with Prefetch(layers, self.workspace.blobs, self.progress) as prefetch:
+            extract_image(
+                [self._counted(layer, prefetch) for layer in layers],
+                root,
+                ignore=self.ignore_list(root) if ignore is None else ignore,
+                retries=self.retries,
+                diff_ids=[layer.diff_id for layer in layers],
+                names=[str(layer.digest) for layer in layers],
+            )
 
-    def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    def _counted(
+        self, layer: Layer, prefetch: Prefetch | None = None
+    ) -> Callable[[], AbstractContextManager[BinaryIO]]:
         """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
 
         A layer pulled from a registry is written to the blob cache as it is read (its
@@ -145,6 +151,8 @@ class Extractor:
 
         @contextmanager
         def opener() -> Iterator[BinaryIO]:
+            if prefetch is not None:
+                prefetch.wait(layer)  # downloaded behind the earlier layers' extraction
             cached = blobs / layer.digest.encoded
             if cached.exists():
                 with open(cached, "rb") as kept:
