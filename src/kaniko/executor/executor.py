@@ -29,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,12 +42,13 @@ from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
+from kaniko.executor.earlypush import early_push
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
 from kaniko.executor.overlayroots import overlay_parts
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
-from kaniko.executor.timing import phase, recording
+from kaniko.executor.timing import count, phase, recording
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex
@@ -319,6 +320,9 @@ def build(
         opened.enter_context(temporary_files_in(workspace.tmp))
         parts = stage_parts(options, workspace, source.display, progress)
         parts = opened.enter_context(overlay_parts(options, isolation, parts))
+        early = early_push(options.output.no_push, destinations, transport)
+        if early is not None:  # layers uploaded while they are written
+            parts = replace(parts, snapshots=replace(parts.snapshots, watch=early.watch))
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         opts = stage_options(options, created, source.display)
         images = build_stages(plan, roots, bases, opts)
@@ -335,6 +339,8 @@ def build(
             final = attested.index.images()[0]
         index = attested.index if attested is not None else None
         with phase("push"):
+            if early is not None:
+                count("layers_pushed_early", early.wait())
             digest = write_outputs(
                 final, destinations, options.output, transport, progress, index=index
             )

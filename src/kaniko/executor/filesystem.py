@@ -43,6 +43,7 @@ from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import Image, Layer
 from kaniko.oci.mediatypes import Compression, uses_oci_types
 from kaniko.oci.platform import Platform
+from kaniko.oci.streams import WatchFactory
 from kaniko.options import BuildOptions, SnapshotMode
 from kaniko.plan.model import Stage, StageRef, Step
 from kaniko.sandbox import chroot
@@ -91,6 +92,7 @@ class Snapshots:
     level: int = -1  # applied only when > 0
     reproducible: bool = False
     epoch: int = 0
+    watch: WatchFactory | None = None  # told how each layer's spool grows (early push)
 
     @classmethod
     def from_options(cls, options: BuildOptions, spool: Path) -> Snapshots:
@@ -118,6 +120,7 @@ class Snapshots:
             epoch=self.epoch,
             oci=uses_oci_types(self.compression, base.media_type),  # an OCI base, or zstd
             single_snapshot=self.single_snapshot,
+            watch=self.watch,
         )
         snapshotter.init()
         return snapshotter

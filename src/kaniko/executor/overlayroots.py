@@ -142,6 +142,7 @@ class OverlayDirectory:
             oci=uses_oci_types(snapshots.compression, self.base.media_type),
             reproducible=snapshots.reproducible,
             epoch=snapshots.epoch,
+            watch=snapshots.watch,
         )
         return OverlaySnapshotter(
             self._stack,

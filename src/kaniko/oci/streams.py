@@ -20,10 +20,10 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from kaniko.errors import FilesystemError
 from kaniko.iotools import CHUNK
@@ -38,12 +38,33 @@ from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
 _BLOCK = 1 << 20
 
 
+class SpoolWatcher(Protocol):
+    """Told how a spool file grows, e.g. to upload it while it is written."""
+
+    def grew(self, size: int) -> None:
+        """``size`` compressed bytes are in the spool file now (flushed)."""
+        ...
+
+    def finished(self, layer: FileLayer) -> None:
+        """The spool file is complete: ``layer``."""
+        ...
+
+    def aborted(self) -> None:
+        """The spool file is going away."""
+        ...
+
+
+WatchFactory = Callable[[Path], SpoolWatcher]
+"""Makes the watcher of a new spool file (given its path)."""
+
+
 class _Worker:
     """Compresses blocks, hashes and spools the result, in a thread of its own."""
 
-    def __init__(self, comp: Compressor, file: BinaryIO) -> None:
+    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
         self._comp = comp
         self._file = file
+        self._watcher = watcher
         self.digest = hashlib.sha256()
         self.size = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
@@ -83,14 +104,18 @@ class _Worker:
             self.digest.update(chunk)
             self.size += len(chunk)
             self._file.write(chunk)
+            if self._watcher is not None:
+                self._file.flush()
+                self._watcher.grew(self.size)
 
 
 class _GzipWorker:
     """gzip on every core (:mod:`kaniko.oci.blockgzip`): compressed blocks are hashed and
     spooled in order as they are ready."""
 
-    def __init__(self, level: int, file: BinaryIO) -> None:
+    def __init__(self, level: int, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
         self._file = file
+        self._watcher = watcher
         self.digest = hashlib.sha256()
         self.size = 0
         self._gzip = ParallelGzip(level, self._emit)
@@ -108,6 +133,9 @@ class _GzipWorker:
         self.digest.update(chunk)
         self.size += len(chunk)
         self._file.write(chunk)
+        if self._watcher is not None:
+            self._file.flush()
+            self._watcher.grew(self.size)
 
 
 class LayerSpooler:
@@ -120,6 +148,7 @@ class LayerSpooler:
         level: int | None = None,
         *,
         oci: bool = False,
+        watch: WatchFactory | None = None,
     ) -> None:
         self.media_type = layer_media_type("oci" if oci else "docker", compression)
         self.compression: Compression = compression
@@ -133,12 +162,13 @@ class LayerSpooler:
         fd, name = tempfile.mkstemp(prefix="layer-", suffix=layer_suffix(compression), dir=dir)
         self.path = Path(name)
         self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
+        self._watcher = None if watch is None else watch(self.path)
         self._worker: _Worker | _GzipWorker
         if gzip_level is not None:
-            self._worker = _GzipWorker(gzip_level, self._file)
+            self._worker = _GzipWorker(gzip_level, self._file, self._watcher)
         else:
             assert comp is not None
-            self._worker = _Worker(comp, self._file)
+            self._worker = _Worker(comp, self._file, self._watcher)
 
     # -- file object protocol -------------------------------------------------------------
 
@@ -210,6 +240,8 @@ class LayerSpooler:
             size=self._worker.size,
             media_type=self.media_type,
         )
+        if self._watcher is not None:
+            self._watcher.finished(self._result)
         return self._result
 
     def abort(self) -> None:
@@ -220,6 +252,8 @@ class LayerSpooler:
             self._worker.stop(flush=False)
         with contextlib.suppress(OSError):
             self._file.close()
+        if self._watcher is not None:
+            self._watcher.aborted()
         self.path.unlink(missing_ok=True)
 
     @contextlib.contextmanager

@@ -201,6 +201,7 @@ class OverlaySnapshotter:
             oci=opts.oci,
             epoch=opts.epoch,
             single_snapshot=self.single_snapshot,
+            watch=opts.watch,
         )
         snapshotter.init()
         return snapshotter

@@ -24,6 +24,7 @@ from kaniko.fs.diff import SNAPSHOT_MODES, ChangeSet, SnapshotMode, diff
 from kaniko.fs.inventory import IgnoreFn, Inventory
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
+from kaniko.oci.streams import WatchFactory
 from kaniko.snapshot.layer import LayerOptions, write_layer
 from kaniko.snapshot.paths import update_paths
 
@@ -44,6 +45,7 @@ class Snapshotter:
         oci: bool = False,
         epoch: int = 0,
         single_snapshot: bool = False,
+        watch: WatchFactory | None = None,
     ) -> None:
         if mode not in SNAPSHOT_MODES:
             raise UsageError(f"--snapshot-mode: unknown mode {mode!r} (want full, redo or time)")
@@ -58,6 +60,7 @@ class Snapshotter:
             oci=oci,
             reproducible=reproducible,
             epoch=epoch,
+            watch=watch,
         )
         self._inventory: Inventory | None = None
 
