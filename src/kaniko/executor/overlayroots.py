@@ -104,6 +104,7 @@ class OverlayRoots:
         stack = OverlayStack(workspace.base / f"overlay-{stage.index}", root, lowers)
         self._stacks.append(stack)
         stack.mount()
+        count("overlay_stages")
         return stack
 
     def close(self) -> None:

@@ -13,7 +13,8 @@ take: those are the leftovers of dead builds. A live build's lock cannot be take
 its directory is never touched. Creating a directory and locking it happen under a lock
 on the parent directory itself, so no build can see another's directory before it is
 locked (and nothing is left in ``builds`` once the last build ends). A directory
-without ``.owner`` (made by an older release) is left alone.
+without ``.owner`` (made by an older release) is left alone. Mounts a dead build left
+inside its directory (overlay stage roots) are detached before anything is removed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from kaniko.fs.overlaymount import mounts_below, unmount
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +47,19 @@ class WorkDir:
 
     def release(self) -> None:
         """Remove the directory, then drop the lock (idempotent)."""
+        unmount_below(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def unmount_below(path: Path) -> None:
+    """Detach the mounts a build left below ``path`` (overlay stage roots of a killed
+    build), so that removing it never reaches through them."""
+    for point in mounts_below(str(path)):
+        with contextlib.suppress(OSError):
+            unmount(point, lazy=True)
 
 
 @contextlib.contextmanager
@@ -95,6 +107,7 @@ def reclaim_stale(parent: Path) -> list[Path]:
             except BlockingIOError:
                 continue  # its build is alive
             log.info("Removing %s, left behind by a build that did not finish", path)
+            unmount_below(path)
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         finally:
