@@ -37,8 +37,9 @@ demo: $(STAMP) sysdeps
 demo-pod: $(STAMP) sysdeps
 	$(BIN)/python scripts/demo.py --pod
 
-bench: $(STAMP)
+bench: $(STAMP) sysdeps
 	$(BIN)/python bench/fs.py
+	$(BIN)/python bench/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .demo
