@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,34 @@ def test_a_dead_builds_overlay_mounts_are_detached_before_removal(tmp_path: Path
     assert not dead.exists() and mounts_below(str(dead)) == []
     assert (lower / "etc" / "os-release").read_text() == "kept"
     newer.release()
+
+
+def _gone_soon(path: Path) -> bool:
+    deadline = time.monotonic() + 30
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+def test_a_finished_build_is_removed_in_the_background(tmp_path: Path) -> None:
+    parent = tmp_path / "builds"
+    work = claim(parent)
+    for i in range(200):
+        (work.path / f"f{i}").write_text("x")
+    work.release()
+    assert list(parent.iterdir()) == []  # moved out at once
+    trashed = tmp_path / "builds.trash" / work.path.name
+    assert _gone_soon(trashed)
+
+
+def test_a_trashed_directory_whose_remover_died_is_removed_by_the_next_build(
+    tmp_path: Path,
+) -> None:
+    parent = tmp_path / "builds"
+    stale = tmp_path / "builds.trash" / "build-dead"
+    stale.mkdir(parents=True)
+    (stale / OWNER).write_text("123\n")  # nobody holds its lock
+    (stale / "left").write_text("x")
+    work = claim(parent)
+    assert _gone_soon(stale)
+    work.release()

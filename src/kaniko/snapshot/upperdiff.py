@@ -187,7 +187,8 @@ def upper_changes(
         if ignore is not None and is_ignored(rel, ignore):
             continue
         if _under_directories(merged, rel) and _lstat(os.path.join(merged, rel)) is not None:
-            if _lstat(os.path.join(previous, rel)) is None:
+            before = _under_directories(previous, rel) and _lstat(os.path.join(previous, rel))
+            if not before:
                 added.add(rel)
             else:
                 modified.add(rel)
