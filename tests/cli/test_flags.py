@@ -151,6 +151,10 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--sbom", "--sbom-file=s.json"], lambda o: o.attest.sbom_file, "s.json"),
     (["--provenance=mode=max"], lambda o: o.attest.provenance, "max"),
     (["--provenance", "--provenance-file", "p.json"], lambda o: o.attest.provenance_file, "p.json"),
+    (["--snapshotter=metadata"], lambda o: o.perf.snapshotter, "metadata"),
+    (["--extracted-base-dir", "/var/lib/kb"], lambda o: o.perf.base_store_dir, "/var/lib/kb"),
+    (["--extracted-base-size=2GiB"], lambda o: o.perf.base_store_size, 2 * 1024**3),
+    (["--profile", "p.json"], lambda o: o.perf.profile_file, "p.json"),
     # deprecated aliases
     (["--snapshotMode", "time"], lambda o: o.snapshot.mode, "time"),
     (["--snapshot-mode=redo", "--snapshotMode=time"], lambda o: o.snapshot.mode, "time"),
