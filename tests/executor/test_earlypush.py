@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
-from kaniko.executor.earlypush import CHUNK, EarlyPush
+from kaniko.executor.earlypush import CHUNK, PIECE, EarlyPush, _read
 from kaniko.oci.streams import LayerSpooler
 from kaniko.options import RegistryOptions
 from kaniko.refs.reference import Reference
@@ -64,3 +65,13 @@ def test_an_aborted_layer_is_not_uploaded(tmp_path: Path, registry_plain: Regist
         spooler.abort()
         assert early.wait() == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chunk_is_read_from_the_spool_in_pieces_when_sent(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    path.write_bytes(DATA)
+    pieces = list(_read(path, CHUNK, CHUNK))
+    assert max(len(piece) for piece in pieces) <= PIECE  # never a whole chunk in memory
+    assert b"".join(pieces) == DATA[CHUNK : 2 * CHUNK]
+    with pytest.raises(OSError, match="ended early"):
+        list(_read(path, len(DATA) - 10, 20))

@@ -16,9 +16,10 @@ push's. Other destinations mount or upload the blob as before.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kaniko.oci.digest import Digest
@@ -30,7 +31,20 @@ from kaniko.registry.transport import Transport
 log = logging.getLogger(__name__)
 
 CHUNK = 8 << 20
+PIECE = 1 << 20  # what is read from the spool file at a time
 WAIT = 600.0  # seconds the final push waits for uploads still running
+
+
+def _read(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of ``path`` from ``offset``, in pieces of at most 1 MiB."""
+    with open(path, "rb") as spool:
+        spool.seek(offset)
+        while length > 0:
+            data = spool.read(min(length, PIECE))
+            if not data:
+                raise OSError("the spool file ended early")
+            length -= len(data)
+            yield data
 
 
 class _Upload:
@@ -70,27 +84,24 @@ class _Upload:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _chunks(self) -> Iterator[bytes]:
+    def _chunks(self) -> Iterator[tuple[int, Callable[[], Iterator[bytes]]]]:
+        """(length, body) of each chunk, as soon as it is written; a body reads the spool
+        file in small pieces when it is sent, so no chunk is ever held in memory whole."""
         offset = 0
-        with open(self.path, "rb") as spool:
-            while True:
-                with self._cond:
-                    while (
-                        not self._aborted and self._layer is None and (self._size - offset < CHUNK)
-                    ):
-                        self._cond.wait(1.0)
-                    if self._aborted:
-                        raise OSError("the layer was discarded")
-                    end = self._size if self._layer is None else self._layer.size
-                    final = self._layer is not None
-                while offset < end:
-                    data = spool.read(min(end - offset, CHUNK))
-                    if not data:
-                        raise OSError("the spool file ended early")
-                    offset += len(data)
-                    yield data
-                if final:
-                    return
+        while True:
+            with self._cond:
+                while not self._aborted and self._layer is None and self._size - offset < CHUNK:
+                    self._cond.wait(1.0)
+                if self._aborted:
+                    raise OSError("the layer was discarded")
+                end = self._size if self._layer is None else self._layer.size
+                final = self._layer is not None
+            while offset < end:
+                length = min(end - offset, CHUNK)
+                yield length, functools.partial(_read, self.path, offset, length)
+                offset += length
+            if final:
+                return
 
     def _digest(self) -> Digest:
         assert self._layer is not None
