@@ -79,7 +79,7 @@ def test_the_next_build_reclaims_what_a_killed_build_left(
         _wait_for_started(killed)
         killed.kill()  # SIGKILL: no cleanup at all
         killed.wait(30)
-        _kill_orphans(marker)
+        _gone_with_the_builder(marker)
         left = [p for p in builds.iterdir() if p.name.startswith("build-")]
         assert len(left) == 1
         assert (left[0] / "stage-0" / "bin").exists()  # the extracted root
@@ -116,12 +116,14 @@ def _wait_for_started(proc: subprocess.Popen) -> list[str]:
     raise AssertionError("the build ended before its RUN started:\n" + "".join(seen))
 
 
-def _kill_orphans(marker: str) -> None:
-    """The RUN of a SIGKILLed build outlives it (reaping it is the sandbox's concern)."""
-    deadline = time.monotonic() + 30
-    while pids := _processes_named(marker):
-        assert time.monotonic() < deadline, f"{marker} still running"
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+def _gone_with_the_builder(marker: str) -> None:
+    """The RUN of a SIGKILLed build dies with it (the sandbox's init and keeper have the
+    builder's death signal); anything still running after 10 s is killed and fails the test."""
+    deadline = time.monotonic() + 10
+    while _processes_named(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
+    left = _processes_named(marker)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"{marker} outlived its SIGKILLed builder"

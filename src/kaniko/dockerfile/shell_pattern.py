@@ -12,11 +12,16 @@ Suffix removal reverses the pattern (keeping escape pairs together) and the valu
 removes a prefix. ``${V//p/r}`` follows Go's ``ReplaceAllString``: empty matches right after
 a match are skipped, and ``$0``/``${0}`` in the replacement stand for the matched text
 (``$$`` for a dollar, any other ``$name`` for nothing). ``${V/p/r}`` inserts ``r`` as is.
+
+The expression is run by :class:`_Program`, a Pike VM: Go's engine gives leftmost-first
+matches without backtracking, and so does this one, in time linear in the value for a given
+pattern. Python's ``re`` would give the same answers, but ``*a*a*a*a*b`` against a long
+run of ``a`` made it backtrack for minutes (a Dockerfile is untrusted input).
 """
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 _BOM = "\ufeff"
 _EOF_RUNE = "\ufffd"  # how Go prints the "rune" read past the end of a string
@@ -26,31 +31,92 @@ class PatternError(Exception):
     """A pattern that BuildKit rejects; ``str()`` is BuildKit's wording."""
 
 
-def _compile(pattern: str, *, greedy: bool) -> re.Pattern[str]:
-    """Translate a shell pattern into a compiled (unanchored) regular expression."""
+# Instructions of a compiled pattern: ("char", c) one given character; ("any",) one
+# character but a newline (as ``.``); ("split", x, y) try x, then y; ("jmp", x); ("match",).
+_Inst = tuple[Any, ...]
+
+
+class _Program:
+    """A compiled shell pattern, matched leftmost-first as Go's regexp package does."""
+
+    def __init__(self, insts: list[_Inst]) -> None:
+        self.insts = insts
+
+    def _add(self, threads: list[tuple[int, int]], seen: set[int], pc: int, start: int) -> None:
+        """Add the thread at ``pc`` and, through splits and jumps, those it leads to, in
+        priority order; each ``pc`` once per step (the first to arrive has priority)."""
+        stack = [pc]
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                continue
+            seen.add(pc)
+            inst = self.insts[pc]
+            if inst[0] == "jmp":
+                stack.append(inst[1])
+            elif inst[0] == "split":
+                stack.append(inst[2])  # popped after everything ``inst[1]`` leads to
+                stack.append(inst[1])
+            else:
+                threads.append((pc, start))
+
+    def run(self, value: str, pos: int, *, anchored: bool) -> tuple[int, int] | None:
+        """(start, end) of the leftmost-first match at or (unless ``anchored``) after ``pos``."""
+        found: tuple[int, int] | None = None
+        current: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        self._add(current, seen, 0, pos)
+        i = pos
+        while True:
+            following: list[tuple[int, int]] = []
+            next_seen: set[int] = set()
+            ch = value[i] if i < len(value) else None
+            for pc, start in current:
+                inst = self.insts[pc]
+                if inst[0] == "match":
+                    found = (start, i)
+                    break  # every later thread has a lower priority
+                if ch is not None and (
+                    (inst[0] == "char" and inst[1] == ch) or (inst[0] == "any" and ch != "\n")
+                ):
+                    self._add(following, next_seen, pc + 1, start)
+            if ch is None:
+                return found
+            i += 1
+            if found is None and not anchored:
+                self._add(following, next_seen, 0, i)  # a match starting here, lowest priority
+            if not following:
+                return found
+            current = following
+
+
+def _compile(pattern: str, *, greedy: bool) -> _Program:
+    """Translate a shell pattern into a program (an unanchored regular expression)."""
     # Go's text/scanner skips a byte-order mark at the very start of its input.
     text = pattern.removeprefix(_BOM)
-    star = ".*" if greedy else ".*?"
-    parts: list[str] = []
+    insts: list[_Inst] = []
     i, end = 0, len(text)
     while i < end:
         tok = text[i]
         i += 1
         if tok == "*":
-            parts.append(star)
+            at = len(insts)  # split; any; jmp back; then what follows
+            first, second = (at + 1, at + 3) if greedy else (at + 3, at + 1)
+            insts += [("split", first, second), ("any",), ("jmp", at)]
         elif tok == "?":
-            parts.append(".")
+            insts.append(("any",))
         elif tok == "\\":
             nxt = text[i] if i < end else None
             if nxt in ("}", "/"):
                 continue  # the escape only protected the ${...} syntax
             if nxt not in ("*", "?", "\\"):
                 raise PatternError(f"invalid escape '\\{nxt or _EOF_RUNE}'")
-            parts.append(re.escape(nxt))
+            insts.append(("char", nxt))
             i += 1
         else:
-            parts.append(re.escape(tok))
-    return re.compile("".join(parts))
+            insts.append(("char", tok))
+    insts.append(("match",))
+    return _Program(insts)
 
 
 def _invalid(pattern: str, err: PatternError) -> PatternError:
@@ -63,8 +129,8 @@ def trim_prefix(pattern: str, value: str, *, greedy: bool) -> str:
         regex = _compile(pattern, greedy=greedy)
     except PatternError as err:
         raise _invalid(pattern, err) from None
-    found = regex.match(value)
-    return value[found.end() :] if found else value
+    found = regex.run(value, 0, anchored=True)
+    return value[found[1] :] if found else value
 
 
 def _reverse_pattern(pattern: str) -> str:
@@ -134,18 +200,18 @@ def replace(pattern: str, value: str, replacement: str, *, all_matches: bool) ->
     except PatternError as err:
         raise _invalid(pattern, err) from None
     if not all_matches:
-        found = regex.search(value)
+        found = regex.run(value, 0, anchored=False)
         if found is None:
             return value
-        return value[: found.start()] + replacement + value[found.end() :]
+        return value[: found[0]] + replacement + value[found[1] :]
     out: list[str] = []
     last_end = search = 0
     end = len(value)
     while search <= end:
-        found = regex.search(value, search)
+        found = regex.run(value, search, anchored=False)
         if found is None:
             break
-        start, stop = found.span()
+        start, stop = found
         out.append(value[last_end:start])
         if stop > last_end or start == 0:
             out.append(_expand_template(replacement, value[start:stop]))
