@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -77,3 +79,24 @@ def test_benchmark_file_from_the_environment() -> None:
     assert env_benchmark_file({"BENCHMARK_FILE": "/tmp/b.json"}) == "/tmp/b.json"
     assert env_benchmark_file({"BENCHMARK_FILE": "false"}) == ""
     assert env_benchmark_file({}) == ""
+
+
+def test_the_peak_rss_is_kaniko_s_own_not_that_of_who_exec_d_it(tmp_path: Path) -> None:
+    # A process that held 150 MB execs one that reads its peak: ru_maxrss keeps the 150.
+    reader = (
+        "import resource; from kaniko.executor.timing import peak_rss_mb; "
+        "print(peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    holder = (
+        "import os, sys; held = bytearray(150 << 20)\n"
+        "for i in range(0, len(held), 4096): held[i] = 1\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', {reader!r}])"
+    )
+    done = subprocess.run([sys.executable, "-c", holder], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    own, inherited = map(float, done.stdout.split())
+    assert inherited > 150 and own < 100
+
+
+def test_the_peak_rss_without_procfs_is_ru_maxrss(tmp_path: Path) -> None:
+    assert timing.peak_rss_mb(tmp_path / "no-status") > 0

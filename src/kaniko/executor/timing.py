@@ -20,6 +20,9 @@ with neither, so a worker that should count towards a step is given the profile
 ``--profile FILE`` writes the whole profile as JSON (:meth:`Profile.document`), and
 ``BENCHMARK_FILE`` (the Go kaniko's variable) gets its flat map of category to
 nanoseconds (:meth:`Profile.benchmark`).
+
+The peak RSS is the process's own high-water mark (``VmHWM``): ``ru_maxrss`` would carry
+over the peak of whatever process started kaniko, as Linux keeps it across ``exec``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,18 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's peak resident memory in MB: ``VmHWM`` of ``status``, else (no
+    procfs) ``ru_maxrss``, which may be the peak of the process that exec'd kaniko."""
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class Profile:
     """The timings of one build (see the module docs)."""
 
@@ -93,7 +108,7 @@ class Profile:
         return {
             "wall": round(self.wall, 4),
             "cpu": round(self.cpu, 4),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "phases": {k: round(v, 4) for k, v in self.phases.items()},
             "counters": dict(self.counters),
             "steps": [
@@ -127,7 +142,7 @@ class Profile:
                 s.wall,
                 _phases(s.phases) or "no filesystem work",
             )
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb()
         log.debug(
             "timing: total %.3fs wall, %.3fs CPU, peak RSS %.0f MB (%s)",
             self.wall,
