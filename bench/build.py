@@ -16,11 +16,12 @@ a lab registry on loopback (:mod:`tests.lab.registry`):
 
 For each it prints the median of ``--runs`` builds (default 3): wall seconds, CPU seconds
 (kaniko and every process of its RUN steps), peak RSS (the largest single process, from
-``wait4``; kaniko's own from its profile), the per-phase split of kaniko's ``--profile``
-(when the kaniko under test has it), and beside it the same RUN work run by the host's
-shell with no builder around it: each RUN's command by ``/bin/sh -c`` chrooted into a
-scratch directory holding the extracted base (extraction not timed). The targets of
-issue 14 are checked and each line says PASS or MISS.
+``wait4`` in a small launcher, :mod:`bench.launcher`; kaniko's own from its profile), the
+per-phase split of kaniko's ``--profile`` (when the kaniko under test has it), and beside
+it the same RUN work run by the host's shell with no builder around it: each RUN's
+command by ``/bin/sh -c`` chrooted into a scratch directory holding the extracted base
+(extraction not timed). The targets of issue 14 are checked and each line says PASS or
+MISS.
 
 apt-get reaches the Debian mirror through a caching proxy on loopback
 (:mod:`bench.aptproxy`), warmed by an untimed run, so the workload measures the build,
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import shutil
 import statistics
@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.aptproxy import apt_proxy  # noqa: E402
+from bench.launcher import Launcher  # noqa: E402
 from tests.lab.debian import debian_rootfs_layer  # noqa: E402
 from tests.lab.registry import Registry, start_registry  # noqa: E402
 
@@ -127,17 +128,6 @@ def supports_profile() -> bool:
     return "--profile" in done.stdout
 
 
-def run_kaniko(argv: list[str], log: Path) -> tuple[int, float, float, float]:
-    """Run ``argv``; (exit status, wall s, CPU s of it and its children, peak RSS MB)."""
-    started = time.perf_counter()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - started
-    return proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 def phases_of(profile: Path) -> tuple[dict[str, float], float | None]:
     if not profile.exists():
         return {}, None
@@ -153,6 +143,7 @@ class Bench:
     work: Path
     extra: list[str]
     profile: bool
+    launcher: Launcher
     counter: int = 0
     pod_ref: str = ""
 
@@ -193,7 +184,7 @@ class Bench:
             *self.extra,
         ]  # fmt: skip
         log = self.work / f"build-{self.counter}.log"
-        code, wall, cpu, rss = run_kaniko(argv, log)
+        code, wall, cpu, rss = self.launcher.run(argv, str(log))
         if code != 0:
             tail = log.read_text(errors="replace")[-3000:]
             raise SystemExit(f"{name}: kaniko exited {code}\n{tail}")
@@ -320,6 +311,7 @@ def main() -> int:
     names = [n for n in args.workloads.split(",") if n]
     modes = [m for m in args.modes.split(",") if m]
     results: dict[str, Any] = {}
+    launcher = Launcher()  # first, while this process is small: see bench/launcher.py
     with tempfile.TemporaryDirectory(prefix="kaniko-bench-build-", dir="/var/tmp") as tmp:
         work = Path(tmp)
         registry = start_registry(work / "registry")
@@ -332,12 +324,14 @@ def main() -> int:
                     work,
                     args.kaniko_arg,
                     supports_profile(),
+                    launcher,
                 )
                 for name in names:
                     results[name] = run_workload(bench, WORKLOADS[name], modes, args)
                 print(f"apt proxy: {proxy.misses} fetches from the mirror this run")
         finally:
             registry.stop()
+            launcher.close()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
