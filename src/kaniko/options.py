@@ -15,7 +15,8 @@ The groups follow what each part of the builder needs::
     ├── attest: AttestOptions       SBOM and provenance attestations
     ├── run: RunOptions             what RUN steps may mount (secrets, ssh, cache mounts)
     ├── git: GitOptions             clone options for a ``git://`` context
-    └── log: LogOptions             verbosity and format of the log
+    ├── log: LogOptions             verbosity and format of the log
+    └── perf: PerfOptions           snapshotter, kept extracted bases, build profile
 """
 
 from __future__ import annotations
@@ -198,6 +199,30 @@ class RunOptions:
     cache_mount_dir: str = ""
 
 
+SnapshotterKind = Literal["auto", "overlay", "metadata"]
+SNAPSHOTTERS: tuple[SnapshotterKind, ...] = ("auto", "overlay", "metadata")
+DEFAULT_BASE_STORE_SIZE = 10 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class PerfOptions:
+    """How a build saves work: snapshotter, kept extracted bases, profile output.
+
+    ``snapshotter``: ``auto`` uses overlay snapshots where the host permits them,
+    ``metadata`` forces the userspace snapshotter, ``overlay`` fails where overlay is
+    refused. ``base_store_dir`` is where extracted bases are kept (empty:
+    ``<kaniko dir>/extracted``); ``base_store_size`` its size limit in bytes (0: keep
+    none). ``profile_file`` (``--profile``) and ``benchmark_file`` (``BENCHMARK_FILE``)
+    receive the build's timings.
+    """
+
+    snapshotter: SnapshotterKind = "auto"
+    base_store_dir: str = ""
+    base_store_size: int = DEFAULT_BASE_STORE_SIZE
+    profile_file: str = ""
+    benchmark_file: str = ""
+
+
 SbomFormat = Literal["spdx", "cyclonedx"]
 ProvenanceMode = Literal["min", "max"]
 SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
@@ -257,6 +282,7 @@ class BuildOptions:
     attest: AttestOptions = field(default_factory=AttestOptions)
     run: RunOptions = field(default_factory=RunOptions)
     log: LogOptions = field(default_factory=LogOptions)
+    perf: PerfOptions = field(default_factory=PerfOptions)
 
     @property
     def cache_mount_dir(self) -> str:

@@ -170,6 +170,10 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--cache-mount-dir", "/cm"], lambda o: o.cache_mount_dir, "/cm"),
     ([], lambda o: o.cache_mount_dir, "/kaniko/cache-mounts"),
     (["--kaniko-dir=/k"], lambda o: o.cache_mount_dir, "/k/cache-mounts"),
+    (["--snapshotter=metadata"], lambda o: o.perf.snapshotter, "metadata"),
+    (["--extracted-base-dir", "/var/lib/kb"], lambda o: o.perf.base_store_dir, "/var/lib/kb"),
+    (["--extracted-base-size=2GiB"], lambda o: o.perf.base_store_size, 2 * 1024**3),
+    (["--profile", "p.json"], lambda o: o.perf.profile_file, "p.json"),
     # deprecated aliases
     (["--snapshotMode", "time"], lambda o: o.snapshot.mode, "time"),
     (["--snapshot-mode=redo", "--snapshotMode=time"], lambda o: o.snapshot.mode, "time"),

@@ -1,12 +1,27 @@
-"""Building a context with kaniko in-process, as the end-to-end tests do."""
+"""Building a context with kaniko in-process, as the end-to-end tests do.
+
+``KANIKO_SNAPSHOTTER`` (``auto``, ``overlay`` or ``metadata``, as the CLI reads it) picks
+the snapshotter, so the whole suite runs either way:
+``KANIKO_SNAPSHOTTER=metadata pytest tests/e2e/test_conformance.py``.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 from kaniko.executor.executor import BuildResult, build
-from kaniko.options import BuildOptions, OutputOptions, RunOptions, SecretSource
+from kaniko.options import (
+    SNAPSHOTTERS,
+    BuildOptions,
+    OutputOptions,
+    PerfOptions,
+    RunOptions,
+    SecretSource,
+    SnapshotterKind,
+)
 
 
 def kaniko_build(
@@ -29,5 +44,13 @@ def kaniko_build(
         kaniko_dir=str(kaniko_dir),
         output=OutputOptions(destinations=(ref,)),
         run=run,
+        perf=PerfOptions(snapshotter=snapshotter()),
     )
     return build(options)
+
+
+def snapshotter() -> SnapshotterKind:
+    """The snapshotter ``KANIKO_SNAPSHOTTER`` asks for (default ``auto``)."""
+    wanted = os.environ.get("KANIKO_SNAPSHOTTER", "") or "auto"
+    assert wanted in SNAPSHOTTERS, f"KANIKO_SNAPSHOTTER={wanted!r}"
+    return cast(SnapshotterKind, wanted)

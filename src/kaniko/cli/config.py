@@ -32,6 +32,7 @@ from kaniko.cli import values
 from kaniko.cli.flags import BY_LONG
 from kaniko.cli.logging_setup import parse_format, parse_level
 from kaniko.cli.parser import ParsedArgs
+from kaniko.cli.perfflags import perf_options
 from kaniko.context.spec import parse_spec
 from kaniko.errors import UsageError
 from kaniko.oci.platform import Platform
@@ -318,6 +319,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         attest=attest_options(v),
         run=run_options(v),
         log=log_options(parsed),
+        perf=perf_options(v, environ),
     )
     validate(opts)
     return opts

@@ -169,6 +169,14 @@ FLAGS: tuple[Flag, ...] = (
     _f("ignore-var-run", "bool", SNAPSHOT, "Leave /var/run out of snapshots", True),
     _f("ignore-path", "multi", SNAPSHOT, "Path left out of snapshots; repeatable"),
     _f("force-build-metadata", "bool", SNAPSHOT, "Add a layer for every command, even empty"),
+    _f("snapshotter", "str", SNAPSHOT, "How step changes are found: auto (overlay upper "
+       "directories where the host permits overlay mounts, else metadata), overlay or "
+       "metadata (env: KANIKO_SNAPSHOTTER)", ""),
+    _f("extracted-base-dir", "str", SNAPSHOT, "Where extracted base images are kept between "
+       "builds, by layer chain (default: <kaniko-dir>/extracted; not --cache-dir's tarballs)",
+       ""),
+    _f("extracted-base-size", "str", SNAPSHOT, "Size limit of --extracted-base-dir; least "
+       "recently used bases go first (0: keep none)", "10GiB"),
 
     _f("secret", "secret", RUN, "Secret for RUN --mount=type=secret: id=NAME,src=PATH or "
        "id=NAME,env=VAR (id=NAME alone: the variable NAME, else the file NAME); repeatable"),
@@ -191,6 +199,8 @@ FLAGS: tuple[Flag, ...] = (
        "info", short="v"),
     _f("log-format", "str", LOGGING, "Log format: text, color or json", "color"),
     _f("log-timestamp", "bool", LOGGING, "Full timestamps in color logs"),
+    _f("profile", "str", LOGGING, "Write the build's timings (per step and phase) to this "
+       "JSON file (BENCHMARK_FILE: the Go kaniko's format)", ""),
 
     _f("snapshotMode", "str", DEPRECATED, "Use --snapshot-mode", "",
        dest="snapshot_mode_deprecated", replacement="snapshot-mode"),

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,11 +42,14 @@ from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
+from kaniko.executor.earlypush import early_push
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.mounts import RunMounts, check_run_steps, run_mounts_for
 from kaniko.executor.outputs import write_outputs
+from kaniko.executor.overlayroots import overlay_parts
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
+from kaniko.executor.timing import count, phase, recording
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex
@@ -331,6 +334,7 @@ def build(
     """
     environ = os.environ if environ is None else environ
     with ExitStack() as opened:
+        opened.enter_context(recording(options.perf.profile_file, options.perf.benchmark_file))
         materials = opened.enter_context(collecting(Materials()))
         started = datetime.now(UTC)
         isolation = choose_isolation(options)
@@ -340,13 +344,18 @@ def build(
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
         bases = base_images(options, transport)
-        plan = plan_build(options, source.dockerfile, bases, environ)
+        with phase("plan"):
+            plan = plan_build(options, source.dockerfile, bases, environ)
         check_run_steps(plan, run_mounts.secrets, run_mounts.agents, source.display)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
         opened.enter_context(temporary_files_in(workspace.tmp))
         parts = stage_parts(options, workspace, source.display, progress, run_mounts)
+        parts = opened.enter_context(overlay_parts(options, isolation, parts))
+        early = early_push(options.output.no_push, destinations, transport)
+        if early is not None:  # layers uploaded while they are written
+            parts = replace(parts, snapshots=replace(parts.snapshots, watch=early.watch))
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
         cache = layer_cache(options, transport, parts.extractor, bases)
         if cache is not None:
@@ -365,9 +374,12 @@ def build(
             )  # fmt: skip
             final = attested.index.images()[0]
         index = attested.index if attested is not None else None
-        digest = write_outputs(
-            final, destinations, options.output, transport, progress, index=index
-        )
+        with phase("push"):
+            if early is not None:
+                count("layers_pushed_early", early.wait())
+            digest = write_outputs(
+                final, destinations, options.output, transport, progress, index=index
+            )
         if attested is not None:
             attested.write_files()
     log.info("Built image %s", digest)

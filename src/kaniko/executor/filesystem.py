@@ -36,6 +36,7 @@ from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
 from kaniko.executor.mounts import RunMounts, StepMounts
 from kaniko.executor.steps.copy import CopySource, copy_step
+from kaniko.executor.timing import phase
 from kaniko.executor.workspace import Extractor, Images, ImageTrees
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.inventory import IgnoreFn
@@ -45,6 +46,7 @@ from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import Image, Layer
 from kaniko.oci.mediatypes import Compression, uses_oci_types
 from kaniko.oci.platform import Platform
+from kaniko.oci.streams import WatchFactory
 from kaniko.options import BuildOptions, SnapshotMode
 from kaniko.plan.model import Stage, StageRef, Step
 from kaniko.sandbox import chroot
@@ -72,6 +74,13 @@ class RootSource(Protocol):
         ...
 
 
+class RootMaker(Protocol):
+    """Makes stage roots instead of :class:`NewDirectory` (overlay roots, see
+    :mod:`kaniko.executor.overlayroots`)."""
+
+    def root_source(self, stage: Stage, base: Image) -> RootSource: ...
+
+
 class StageTrees(Protocol):
     """Finished stages' roots, as ``COPY --from=<stage>`` reads them."""
 
@@ -90,6 +99,7 @@ class Snapshots:
     level: int = -1  # applied only when > 0
     reproducible: bool = False
     epoch: int = 0
+    watch: WatchFactory | None = None  # told how each layer's spool grows (early push)
 
     @classmethod
     def from_options(cls, options: BuildOptions, spool: Path) -> Snapshots:
@@ -117,6 +127,7 @@ class Snapshots:
             epoch=self.epoch,
             oci=uses_oci_types(self.compression, base.media_type),  # an OCI base, or zstd
             single_snapshot=self.single_snapshot,
+            watch=self.watch,
         )
         snapshotter.init()
         return snapshotter
@@ -149,6 +160,7 @@ class StageParts:
     snapshots: Snapshots
     dockerfile: str = "Dockerfile"  # how errors name it
     mounts: RunMounts = field(default_factory=RunMounts)  # what RUN --mount may use
+    roots: RootMaker | None = None  # None: a new directory per stage, base extracted
 
 
 class NewDirectory:
@@ -206,7 +218,7 @@ class DirectorySteps:
             self._adopted.append(layer)
             return
         self._source_apply(self._root, [layer])
-        self._snapshotter.after_step(list(paths()))  # the inventory now knows them
+        self._snapshotter.absorb(list(paths()))  # part of the root, not of the next layer
 
     def _source_apply(self, root: Path, layers: Sequence[Layer]) -> None:
         ignore = self._source.ignore_list(root)
@@ -222,12 +234,20 @@ class DirectorySteps:
 
     def _ready(self) -> tuple[Path, Snapshotter]:
         if self._root is None or self._snapshotter is None:
-            root, ignore = self._source.prepare()
-            if self._adopted:
-                log.info("Applying %d layers the cache served", len(self._adopted))
-                self._source_apply(root, self._adopted)
-                self._adopted.clear()
-            self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
+            with phase("extract"):
+                root, ignore = self._source.prepare()
+                if self._adopted:
+                    log.info("Applying %d layers the cache served", len(self._adopted))
+                    self._source_apply(root, self._adopted)
+            with phase("snapshot"):
+                start = getattr(self._source, "start_snapshots", None)  # overlay roots
+                if start is not None:
+                    self._snapshotter = start(self.parts.snapshots)
+                    if self._adopted:  # in the first upper directory: not the next step's
+                        self._snapshotter.absorb(())
+                else:
+                    self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
+            self._adopted.clear()
             self._root, self._ignore = root, ignore
         return self._root, self._snapshotter
 
@@ -241,24 +261,33 @@ class DirectorySteps:
             with_mounts = self.parts.mounts.step(
                 step, instr, workdir, self.sources, self.stage.platform
             )
-            run_command(
-                step, instr, config, root, runner=self.runner, where=where, label=label,
-                mounts=with_mounts,
-            )  # fmt: skip
-            changes = snap.after_step()
+            with phase("run"):
+                run_command(
+                    step, instr, config, root, runner=self.runner, where=where, label=label,
+                    mounts=with_mounts,
+                )  # fmt: skip
+            with phase("snapshot"):
+                changes = snap.after_step()
         elif isinstance(instr, Copy | Add):
-            try:
-                source = self.sources.source(step.copy_from, self.stage.platform)
-            except KanikoError as e:
-                if isinstance(step.copy_from, int):
-                    raise
-                raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
-            changes = snap.after_step(copy_files(instr, config, root, source, where))
+            with phase("copy"):
+                try:
+                    source = self.sources.source(step.copy_from, self.stage.platform)
+                except KanikoError as e:
+                    if isinstance(step.copy_from, int):
+                        raise
+                    raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
+                written = copy_files(instr, config, root, source, where)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         elif isinstance(instr, Workdir):
-            changes = snap.after_step(make_workdir(config, root))
+            with phase("copy"):
+                written = make_workdir(config, root)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
-        return snap.layer(changes)
+        with phase("compress"):
+            return snap.layer(changes)
 
     def finish(self) -> Sequence[Layer]:
         """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
@@ -391,7 +420,12 @@ class DirectoryRoots:
 
     def steps(self, stage: Stage, base: Image) -> DirectorySteps:
         """The filesystem steps of ``stage``, on a new directory."""
-        root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
+        maker = self.parts.roots
+        root: RootSource
+        if maker is not None:
+            root = maker.root_source(stage, base)
+        else:
+            root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
         return self._register(DirectorySteps(stage, base, self.parts, root, self.sources))
 
     def _register(self, steps: DirectorySteps) -> DirectorySteps:

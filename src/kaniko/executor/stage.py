@@ -24,6 +24,7 @@ from typing import Protocol
 
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.executor import metadata
+from kaniko.executor.timing import step as timed_step
 from kaniko.executor.workspace import Images
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.images import mutate
@@ -131,8 +132,11 @@ class StageBuild:
     def run(self) -> Iterator[StepResult]:
         """Run every step in order (``--single-snapshot``: the stage's layer at the end)."""
         for step in self.stage.steps:
-            log.info("%s", metadata.one_line(step.instruction.original))
-            yield StepResult(step, self._step(step))
+            line = metadata.one_line(step.instruction.original)
+            log.info("%s", line)
+            with timed_step(self.stage.label, step.line, line):
+                layer = self._step(step)
+            yield StepResult(step, layer)
         for layer in self.fs.finish():
             history = History(created=self.opts.created, created_by="snapshot")
             self._image = mutate.append(self._image, layer, history)

@@ -7,8 +7,10 @@ reclaims those of builds that were killed).
 :class:`Extractor` extracts an image into a root, applying the ignore list of that root
 (:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
 read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
-an in-place stage wiped and rebuilt) reads it from disk. :class:`ImageTrees` holds the
-roots of images that ``COPY --from=<image>`` reads, each extracted once.
+an in-place stage wiped and rebuilt) reads it from disk; the layers after the first are
+downloaded concurrently behind the extraction (:mod:`kaniko.executor.prefetch`).
+:class:`ImageTrees` holds the roots of images that ``COPY --from=<image>`` reads, each
+extracted once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from kaniko.executor.prefetch import Prefetch
 from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.unpack import extract_image
@@ -137,22 +140,26 @@ class Extractor:
         over: bool = False,
     ) -> None:
         """Apply ``layers`` in order to ``root``, with ``root``'s ignore list unless given
-        one. ``over``: ``root`` holds a filesystem already (layers a cache served, put
-        over it), so a failure is not retried, which would wipe it."""
-        extract_image(
-            [self._counted(layer) for layer in layers],
-            root,
-            ignore=self.ignore_list(root) if ignore is None else ignore,
-            retries=0 if over else self.retries,
-            diff_ids=[layer.diff_id for layer in layers],
-            names=[str(layer.digest) for layer in layers],
-        )
+        one; the later layers download behind the earlier ones' extraction. ``over``:
+        ``root`` holds a filesystem already (layers a cache served, put over it), so a
+        failure is not retried, which would wipe it."""
+        with Prefetch(layers, self.workspace.blobs, self.progress) as prefetch:
+            extract_image(
+                [self._counted(layer, prefetch) for layer in layers],
+                root,
+                ignore=self.ignore_list(root) if ignore is None else ignore,
+                retries=0 if over else self.retries,
+                diff_ids=[layer.diff_id for layer in layers],
+                names=[str(layer.digest) for layer in layers],
+            )
 
     def open_layer(self, layer: Layer) -> AbstractContextManager[BinaryIO]:
         """A stream of ``layer``'s blob, read through the blob cache (kept if pulled)."""
         return self._counted(layer)()
 
-    def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    def _counted(
+        self, layer: Layer, prefetch: Prefetch | None = None
+    ) -> Callable[[], AbstractContextManager[BinaryIO]]:
         """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
 
         A layer pulled from a registry is written to the blob cache as it is read (its
@@ -162,6 +169,8 @@ class Extractor:
 
         @contextmanager
         def opener() -> Iterator[BinaryIO]:
+            if prefetch is not None:
+                prefetch.wait(layer)  # downloaded behind the earlier layers' extraction
             cached = blobs / layer.digest.encoded
             if cached.exists():
                 with open(cached, "rb") as kept:
