@@ -37,8 +37,10 @@ demo: $(STAMP) sysdeps
 demo-pod: $(STAMP) sysdeps
 	$(BIN)/python scripts/demo.py --pod
 
-bench: $(STAMP)
+bench: $(STAMP) sysdeps
 	$(BIN)/python bench/fs.py
+	$(BIN)/python bench/cache_rebuild.py
+	$(BIN)/python bench/build.py
 	$(BIN)/python bench/parallel_stages.py
 
 clean:

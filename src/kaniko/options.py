@@ -13,8 +13,10 @@ The groups follow what each part of the builder needs::
     ├── output: OutputOptions       where the image goes (push, tarball, layout, digests)
     ├── snapshot: SnapshotOptions   how filesystem changes become layers
     ├── attest: AttestOptions       SBOM and provenance attestations
+    ├── run: RunOptions             what RUN steps may mount (secrets, ssh, cache mounts)
     ├── git: GitOptions             clone options for a ``git://`` context
-    └── log: LogOptions             verbosity and format of the log
+    ├── log: LogOptions             verbosity and format of the log
+    └── perf: PerfOptions           snapshotter, kept extracted bases, build profile
 """
 
 from __future__ import annotations
@@ -167,6 +169,60 @@ class SnapshotOptions:
     force_build_metadata: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SecretSource:
+    """One ``--secret``: the value of secret ``id`` is the file ``src`` or the environment
+    variable ``env`` (neither: ``env`` if the build's environment has a variable named
+    ``id``, else the file ``id``, as BuildKit's secrets provider decides)."""
+
+    id: str
+    src: str = ""
+    env: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SshSource:
+    """One ``--ssh``: agent ``id`` forwards to the agent socket, or serves the key files,
+    named in ``paths`` (none: ``$SSH_AUTH_SOCK``)."""
+
+    id: str = "default"
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``RUN --mount`` may use: ``--secret``, ``--ssh`` and where cache mounts persist
+    (``--cache-mount-dir``; empty: ``<kaniko dir>/cache-mounts``)."""
+
+    secrets: tuple[SecretSource, ...] = ()
+    ssh: tuple[SshSource, ...] = ()
+    cache_mount_dir: str = ""
+
+
+SnapshotterKind = Literal["auto", "overlay", "metadata"]
+SNAPSHOTTERS: tuple[SnapshotterKind, ...] = ("auto", "overlay", "metadata")
+DEFAULT_BASE_STORE_SIZE = 10 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class PerfOptions:
+    """How a build saves work: snapshotter, kept extracted bases, profile output.
+
+    ``snapshotter``: ``auto`` uses overlay snapshots where the host permits them,
+    ``metadata`` forces the userspace snapshotter, ``overlay`` fails where overlay is
+    refused. ``base_store_dir`` is where extracted bases are kept (empty:
+    ``<kaniko dir>/extracted``); ``base_store_size`` its size limit in bytes (0: keep
+    none). ``profile_file`` (``--profile``) and ``benchmark_file`` (``BENCHMARK_FILE``)
+    receive the build's timings.
+    """
+
+    snapshotter: SnapshotterKind = "auto"
+    base_store_dir: str = ""
+    base_store_size: int = DEFAULT_BASE_STORE_SIZE
+    profile_file: str = ""
+    benchmark_file: str = ""
+
+
 SbomFormat = Literal["spdx", "cyclonedx"]
 ProvenanceMode = Literal["min", "max"]
 SBOM_FORMATS: tuple[SbomFormat, ...] = ("spdx", "cyclonedx")
@@ -226,8 +282,35 @@ class BuildOptions:
     output: OutputOptions = field(default_factory=OutputOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
     attest: AttestOptions = field(default_factory=AttestOptions)
+    run: RunOptions = field(default_factory=RunOptions)
     log: LogOptions = field(default_factory=LogOptions)
+    perf: PerfOptions = field(default_factory=PerfOptions)
+
+    @property
+    def cache_mount_dir(self) -> str:
+        """Where cache mounts persist between builds (see :class:`RunOptions`)."""
+        return self.run.cache_mount_dir or f"{self.kaniko_dir.rstrip('/')}/cache-mounts"
 
     def build_arg_map(self) -> dict[str, str | None]:
         """The build args as a dict; a later ``--build-arg`` of the same name wins."""
         return dict(self.build_args)
+
+
+@dataclass(frozen=True)
+class WarmerOptions:
+    """Everything one warmer run needs (``kaniko warmer``, the ``warmer`` script).
+
+    ``images`` are the ``--image`` references; ``dockerfile`` a Dockerfile (path or
+    http(s) URL) whose base images are warmed too, its ARGs set by ``build_args``.
+    ``platform`` ``None`` means the host's.
+    """
+
+    images: tuple[str, ...] = ()
+    dockerfile: str = ""
+    build_args: tuple[tuple[str, str | None], ...] = ()
+    cache_dir: str = DEFAULT_CACHE_DIR
+    ttl: timedelta = DEFAULT_CACHE_TTL
+    force: bool = False
+    platform: Platform | None = None
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    log: LogOptions = field(default_factory=LogOptions)

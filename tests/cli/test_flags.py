@@ -12,7 +12,7 @@ from kaniko.cli.flags import BY_LONG, FLAGS
 from kaniko.cli.parser import normalize, parse_argv
 from kaniko.errors import UsageError
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, GitOptions
+from kaniko.options import BuildOptions, GitOptions, SecretSource, SshSource
 
 from .helpers import options
 
@@ -153,6 +153,29 @@ ROWS: list[tuple[list[str], Get, Any]] = [
     (["--sbom", "--sbom-file=s.json"], lambda o: o.attest.sbom_file, "s.json"),
     (["--provenance=mode=max"], lambda o: o.attest.provenance, "max"),
     (["--provenance", "--provenance-file", "p.json"], lambda o: o.attest.provenance_file, "p.json"),
+    (
+        ["--secret", "id=a,src=/s", "--secret=id=b,env=B", "--secret", "type=env,id=c,src=C"],
+        lambda o: o.run.secrets,
+        (SecretSource("a", "/s"), SecretSource("b", env="B"), SecretSource("c", env="C")),
+    ),
+    (
+        ["--secret", "id=a,src=/1", "--secret", "id=a,src=/2"],
+        lambda o: o.run.secrets,
+        (SecretSource("a", "/2"),),
+    ),
+    (["--secret=id=TOKEN"], lambda o: o.run.secrets, (SecretSource("TOKEN"),)),
+    (
+        ["--ssh", "default", "--ssh=git=/k1,/k2"],
+        lambda o: o.run.ssh,
+        (SshSource("default"), SshSource("git", ("/k1", "/k2"))),
+    ),
+    (["--cache-mount-dir", "/cm"], lambda o: o.cache_mount_dir, "/cm"),
+    ([], lambda o: o.cache_mount_dir, "/kaniko/cache-mounts"),
+    (["--kaniko-dir=/k"], lambda o: o.cache_mount_dir, "/k/cache-mounts"),
+    (["--snapshotter=metadata"], lambda o: o.perf.snapshotter, "metadata"),
+    (["--extracted-base-dir", "/var/lib/kb"], lambda o: o.perf.base_store_dir, "/var/lib/kb"),
+    (["--extracted-base-size=2GiB"], lambda o: o.perf.base_store_size, 2 * 1024**3),
+    (["--profile", "p.json"], lambda o: o.perf.profile_file, "p.json"),
     # deprecated aliases
     (["--snapshotMode", "time"], lambda o: o.snapshot.mode, "time"),
     (["--snapshot-mode=redo", "--snapshotMode=time"], lambda o: o.snapshot.mode, "time"),
@@ -255,6 +278,13 @@ def test_double_dash_ends_flags() -> None:
         (["--context-size-limit", "lots"], 'invalid argument "lots" for "--context-size-limit"'),
         (["--context-size-limit", "0"], 'invalid argument "0" for "--context-size-limit"'),
         (["--build-arg", "=v"], "--build-arg"),
+        (["--secret", "src=/x"], 'for "--secret" flag: want id=NAME'),
+        (["--secret", "id=a,file=/x"], "unexpected key 'file'"),
+        (["--secret", "id=a,type=vault"], "unsupported secret type"),
+        (["--secret", "id=a,src=/x,env=Y"], "give src or env, not both"),
+        (["--secret", "id"], "want key=value"),
+        (["--ssh", "=/sock"], 'for "--ssh" flag'),
+        (["--ssh", "git="], 'for "--ssh" flag'),
     ],
 )
 def test_parse_errors(argv: list[str], message: str) -> None:

@@ -39,7 +39,7 @@ IN_STAGE = [
     ("COPY --checksum=sha256:x a b", "unknown flag: checksum"),
     ("ADD --from=x a b", "unknown flag: from"),
     ("ADD --parents a b", "unknown flag: parents"),
-    ("RUN --device=x true", "unknown flag: device"),
+    ("RUN --devices=x true", "unknown flag: devices"),  # --device parses (BuildKit 1.14)
     ("CMD --foo=1 x", "unknown flag: foo"),
     ("WORKDIR", "WORKDIR requires exactly one argument"),
     ("USER", "USER requires exactly one argument"),

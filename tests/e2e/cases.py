@@ -6,6 +6,7 @@ A case is a folder: its ``Dockerfile``, its build context (every other file, exc
     {
       "about": "what the case proves (one line)",
       "build_args": {"NAME": "value"},
+      "secrets": {"ID": "value"},     (--secret id=ID for both builders, from a file)
       "target": "stage name",
       "context": [ ... entries git cannot hold, made before the build (see below) ... ],
       "allow": {"/glob/of/path": "why this path may differ between the builders"},
@@ -64,7 +65,7 @@ from tests.lab.images import tar_of_dir
 CASES_DIR = Path(__file__).parent / "conformance"
 SERVED = "served"
 _KNOWN_KEYS = {
-    "about", "build_args", "target", "context", "allow", "override", "oracle",
+    "about", "build_args", "secrets", "target", "context", "allow", "override", "oracle",
     "oracle_reason", "expect", "run", "xfail",
 }  # fmt: skip
 
@@ -77,6 +78,7 @@ class Case:
     folder: Path
     about: str
     build_args: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     target: str = ""
     context: list[dict[str, Any]] = field(default_factory=list)
     allow: dict[str, str] = field(default_factory=dict)
@@ -120,6 +122,16 @@ def all_cases() -> list[Case]:
     """Every case folder, the slow ones first (pytest-xdist hands tests out in order)."""
     cases = [load(p) for p in sorted(CASES_DIR.iterdir()) if (p / "case.json").is_file()]
     return sorted(cases, key=lambda c: (not c.slow, c.name))
+
+
+def secret_files(case: Case, directory: Path) -> dict[str, Path]:
+    """The case's secrets, each in a file of ``directory`` (outside the context)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for secret_id, value in case.secrets.items():
+        files[secret_id] = directory / secret_id
+        files[secret_id].write_text(value)
+    return files
 
 
 def render(text: str, values: dict[str, str]) -> str:

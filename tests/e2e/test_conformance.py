@@ -28,6 +28,7 @@ use it, busybox's otherwise.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ import pytest
 from kaniko.dockerfile.instructions import split_stages
 from kaniko.dockerfile.parser import parse
 from tests.e2e.builders import kaniko_build
-from tests.e2e.cases import Case, all_cases, prepare_context
+from tests.e2e.cases import Case, all_cases, prepare_context, secret_files
 from tests.e2e.expect import check_config, check_exact, check_tree
 from tests.lab.crun import run_image
 from tests.lab.flatten import (
@@ -72,7 +73,13 @@ Config = Mapping[str, Any]
 
 
 def _compare_with_buildah(
-    case: Case, ctx: Path, registry: Registry, tree: Tree, config: Config, base: Tree
+    case: Case,
+    ctx: Path,
+    registry: Registry,
+    tree: Tree,
+    config: Config,
+    base: Tree,
+    secrets: Mapping[str, Path],
 ) -> list[str]:
     theirs = buildah_build(
         ctx,
@@ -81,6 +88,7 @@ def _compare_with_buildah(
         repo_tag=f"conformance/{case.name}:buildah",
         build_args=[f"{k}={v}" for k, v in case.build_args.items()],
         target=case.target or None,
+        secrets=secrets,
     )
     their_tree = strip_run_placeholders(flatten(theirs), base)
     their_config = image_config(theirs).get("config") or {}
@@ -102,6 +110,21 @@ def _check_expectations(case: Case, tree: Tree, config: Config, base: Tree) -> l
     problems += check_config(config, expect.get("config", {}))
     if expect.get("exact"):
         problems += check_exact(tree, base, stated)
+    return problems
+
+
+def _secrets_absent(case: Case, ref: str, tree: Tree) -> list[str]:
+    """A secret's value is in no file, link or name of the image, nor in its config or
+    history."""
+    problems = []
+    whole = json.dumps(image_config(ref))
+    for secret_id, value in case.secrets.items():
+        needle = value.encode()
+        for path, entry in tree.items():
+            if needle in (entry.data or b"") or value in path or value in (entry.linkname or ""):
+                problems.append(f"secret {secret_id} found in {path}")
+        if value in whole:
+            problems.append(f"secret {secret_id} found in the config or history")
     return problems
 
 
@@ -147,15 +170,19 @@ def test_case(
     values = _values(case, request, base_images, registry_plain, http_cases)
     base_ref = values.get("debian", base_images["busybox"])
     ctx = prepare_context(case, tmp_path / "ctx", values)
+    secrets = secret_files(case, tmp_path / "secrets")
     ours = f"{registry_plain.host}/conformance/{case.name}:kaniko"
     kaniko_dir = tmp_path / "kaniko"
-    kaniko_build(ctx, ours, kaniko_dir=kaniko_dir, build_args=case.build_args, target=case.target)
+    kaniko_build(
+        ctx, ours, kaniko_dir=kaniko_dir, build_args=case.build_args, target=case.target,
+        secrets=secrets,
+    )  # fmt: skip
     tree = flatten(ours)
     config = image_config(ours).get("config") or {}
     base = base_tree(base_ref)
-    problems: list[str] = []
+    problems: list[str] = _secrets_absent(case, ours, tree)
     if case.oracle:
-        problems += _compare_with_buildah(case, ctx, registry_plain, tree, config, base)
+        problems += _compare_with_buildah(case, ctx, registry_plain, tree, config, base, secrets)
     problems += _check_expectations(case, tree, config, base)
     if case.run is not None:
         problems += _check_run(case, ours)

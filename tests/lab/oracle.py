@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tests.lab.flatten import DIR, FILE, Tree, run_tool
@@ -97,8 +97,10 @@ class Buildah:
         build_args: Iterable[str] = (),
         target: str | None = None,
         platform: str | None = None,
+        secrets: Mapping[str, Path] | None = None,
     ) -> str:
-        """Build, push to ``registry`` as ``repo_tag`` and return ``HOST/REPO@DIGEST``."""
+        """Build, push to ``registry`` as ``repo_tag`` and return ``HOST/REPO@DIGEST``;
+        ``secrets``: ``--secret`` id → file."""
         host = registry if isinstance(registry, str) else registry.host
         if host not in self.registries:
             self.registries.add(host)
@@ -122,6 +124,8 @@ class Buildah:
             args += ["--target", target]
         if platform:
             args += ["--platform", platform]
+        for secret_id, path in (secrets or {}).items():
+            args += ["--secret", f"id={secret_id},src={path}"]
         self._run([*args, str(context)], f"buildah bud of {dockerfile_path}")
         image_id = iidfile.read_text().strip()
         iidfile.unlink()
@@ -185,6 +189,7 @@ def buildah_build(
     build_args: Iterable[str] = (),
     target: str | None = None,
     platform: str | None = None,
+    secrets: Mapping[str, Path] | None = None,
 ) -> str:
     """Build ``dockerfile`` (relative to ``context_dir`` unless absolute) with buildah.
 
@@ -200,6 +205,7 @@ def buildah_build(
         build_args=build_args,
         target=target,
         platform=platform,
+        secrets=secrets,
     )
 
 

@@ -32,6 +32,7 @@ from kaniko.cli import values
 from kaniko.cli.flags import BY_LONG
 from kaniko.cli.logging_setup import parse_format, parse_level
 from kaniko.cli.parser import ParsedArgs
+from kaniko.cli.perfflags import perf_options
 from kaniko.context.spec import parse_spec
 from kaniko.errors import UsageError
 from kaniko.oci.platform import Platform
@@ -49,7 +50,10 @@ from kaniko.options import (
     LogOptions,
     OutputOptions,
     RegistryOptions,
+    RunOptions,
+    SecretSource,
     SnapshotOptions,
+    SshSource,
 )
 
 log = logging.getLogger("kaniko.cli")
@@ -91,7 +95,8 @@ def _choice(value: str, allowed: tuple[str, ...], flag: str) -> Any:
     return value
 
 
-def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
+def registry_options(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
+    """The registry flags (the executor's and the warmer's) and ``KANIKO_REGISTRY_*``."""
     mirrors = list(v["registry_mirror"])
     if environ.get("KANIKO_REGISTRY_MIRROR"):
         mirrors.append(environ["KANIKO_REGISTRY_MIRROR"])
@@ -237,6 +242,18 @@ def _jobs(value: int) -> int:
     return value
 
 
+def run_options(v: dict[str, Any]) -> RunOptions:
+    """``--secret``, ``--ssh`` and ``--cache-mount-dir``; a later ``--secret``/``--ssh`` of
+    the same id wins, as in BuildKit's clients."""
+    secrets = {s[0]: SecretSource(*s) for s in v["secret"]}
+    agents = {a[0]: SshSource(*a) for a in v["ssh"]}
+    return RunOptions(
+        secrets=tuple(secrets.values()),
+        ssh=tuple(agents.values()),
+        cache_mount_dir=v["cache_mount_dir"],
+    )
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
@@ -286,7 +303,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         image_fs_extract_retry=v["image_fs_extract_retry"],
         jobs=_jobs(v["jobs"]),
         git=_git(v["git"]),
-        registry=_registry(v, environ),
+        registry=registry_options(v, environ),
         cache=CacheOptions(
             enabled=v["cache"],
             repo=v["cache_repo"],
@@ -307,7 +324,9 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
             force_build_metadata=v["force_build_metadata"],
         ),
         attest=attest_options(v),
+        run=run_options(v),
         log=log_options(parsed),
+        perf=perf_options(v, environ),
     )
     validate(opts)
     return opts

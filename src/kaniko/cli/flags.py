@@ -35,6 +35,8 @@ Kind = Literal[
     "build-arg",
     "label",
     "optional",
+    "secret",
+    "ssh",
 ]
 
 BUILD = "Build flags"
@@ -43,9 +45,10 @@ REGISTRY = "Registry flags"
 CACHE = "Cache flags"
 SNAPSHOT = "Snapshot flags"
 ATTEST = "Attestation flags (SBOM and provenance)"
+RUN = "RUN flags (secrets, ssh agents, cache mounts)"
 LOGGING = "Logging flags"
 DEPRECATED = "Deprecated aliases (they warn)"
-GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, ATTEST, LOGGING, DEPRECATED)
+GROUPS = (BUILD, OUTPUT, REGISTRY, CACHE, SNAPSHOT, RUN, ATTEST, LOGGING, DEPRECATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,9 @@ class Flag:
 
     @property
     def repeatable(self) -> bool:
-        return self.kind in {"multi", "kv", "client-cert", "kmv", "git", "build-arg", "label"}
+        return self.kind in {
+            *("multi", "kv", "client-cert", "kmv", "git", "build-arg", "label", "secret", "ssh")
+        }
 
 
 def _f(name: str, kind: Kind, group: str, help: str, default: Any = None, **kw: Any) -> Flag:
@@ -166,6 +171,21 @@ FLAGS: tuple[Flag, ...] = (
     _f("ignore-var-run", "bool", SNAPSHOT, "Leave /var/run out of snapshots", True),
     _f("ignore-path", "multi", SNAPSHOT, "Path left out of snapshots; repeatable"),
     _f("force-build-metadata", "bool", SNAPSHOT, "Add a layer for every command, even empty"),
+    _f("snapshotter", "str", SNAPSHOT, "How step changes are found: auto (overlay upper "
+       "directories where the host permits overlay mounts, else metadata), overlay or "
+       "metadata (env: KANIKO_SNAPSHOTTER)", ""),
+    _f("extracted-base-dir", "str", SNAPSHOT, "Where extracted base images are kept between "
+       "builds, by layer chain (default: <kaniko-dir>/extracted; not --cache-dir's tarballs)",
+       ""),
+    _f("extracted-base-size", "str", SNAPSHOT, "Size limit of --extracted-base-dir; least "
+       "recently used bases go first (0: keep none)", "10GiB"),
+
+    _f("secret", "secret", RUN, "Secret for RUN --mount=type=secret: id=NAME,src=PATH or "
+       "id=NAME,env=VAR (id=NAME alone: the variable NAME, else the file NAME); repeatable"),
+    _f("ssh", "ssh", RUN, "SSH agent for RUN --mount=type=ssh: default (=$SSH_AUTH_SOCK), "
+       "ID=/path/agent.sock or ID=/path/key[,key]; repeatable"),
+    _f("cache-mount-dir", "str", RUN, "Where RUN --mount=type=cache contents persist between "
+       "builds (default <kaniko-dir>/cache-mounts); mount a volume here to keep them", ""),
 
     _f("sbom", "optional", ATTEST, "Attach an SBOM of the image's packages: spdx (SPDX 2.3 "
        "JSON, the default) or cyclonedx (CycloneDX 1.6 JSON)", "", bare="spdx"),
@@ -181,6 +201,8 @@ FLAGS: tuple[Flag, ...] = (
        "info", short="v"),
     _f("log-format", "str", LOGGING, "Log format: text, color or json", "color"),
     _f("log-timestamp", "bool", LOGGING, "Full timestamps in color logs"),
+    _f("profile", "str", LOGGING, "Write the build's timings (per step and phase) to this "
+       "JSON file (BENCHMARK_FILE: the Go kaniko's format)", ""),
 
     _f("snapshotMode", "str", DEPRECATED, "Use --snapshot-mode", "",
        dest="snapshot_mode_deprecated", replacement="snapshot-mode"),
@@ -210,6 +232,8 @@ _CONVERTERS: dict[Kind, Callable[[str], Any]] = {
     "build-arg": values.parse_build_arg,
     "label": values.parse_label,
     "optional": str,
+    "secret": values.parse_secret,
+    "ssh": values.parse_ssh,
 }
 
 _METAVARS: dict[Kind, str] = {
@@ -225,6 +249,8 @@ _METAVARS: dict[Kind, str] = {
     "build-arg": "NAME[=value]",
     "label": "key=value",
     "optional": "[=value]",
+    "secret": "id=NAME,src=PATH",
+    "ssh": "ID[=PATH]",
 }
 
 

@@ -7,6 +7,7 @@ naming the flag.
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import timedelta
 
@@ -162,3 +163,43 @@ def parse_git(text: str) -> list[tuple[str, str]]:
             parse_bool(value)
         items.append((key, value))
     return items
+
+
+def parse_secret(text: str) -> tuple[str, str, str]:
+    """``--secret`` as BuildKit's clients spell it: ``id=NAME[,src=PATH|,env=VAR]``
+    (``source`` for ``src``; ``type=file|env`` says how a lone ``src`` is meant);
+    returns (id, src, env)."""
+    secret_id = src = env = kind = ""
+    for field in next(csv.reader([text])) if text else []:
+        key, sep, value = field.partition("=")
+        key = key.strip().lower()
+        if not sep:
+            raise ValueError(f"invalid field {field!r}: want key=value")
+        if key == "type":
+            if value not in ("file", "env"):
+                raise ValueError(f"unsupported secret type {value!r}: want file or env")
+            kind = value
+        elif key == "id":
+            secret_id = value
+        elif key in ("src", "source"):
+            src = value
+        elif key == "env":
+            env = value
+        else:
+            raise ValueError(f"unexpected key {key!r} in {field!r}: want id, src, env or type")
+    if kind == "env" and not env:
+        env, src = src, ""
+    if not secret_id:
+        raise ValueError("want id=NAME[,src=PATH|,env=VAR]")
+    if src and env:
+        raise ValueError("give src or env, not both")
+    return secret_id, src, env
+
+
+def parse_ssh(text: str) -> tuple[str, tuple[str, ...]]:
+    """``--ssh`` as BuildKit's clients spell it: ``default``, ``ID=SOCKET`` or
+    ``ID=KEYFILE[,KEYFILE…]``; returns (id, paths)."""
+    ssh_id, sep, paths = text.partition("=")
+    if not ssh_id or (sep and not paths):
+        raise ValueError("want default, or ID=/path/to/agent.sock or ID=/path/to/key[,key]")
+    return ssh_id, tuple(p for p in paths.split(",") if p) if sep else ()

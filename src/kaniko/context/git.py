@@ -222,8 +222,9 @@ def _close(client: GitClient) -> None:
 
 def fetch_commit(
     remote: Remote, repo: Repo, spec: GitSpec, branch: str, *, want_commit: str = ""
-) -> Commit:
-    """Fetch the commit ``spec`` (or ``want_commit``, a submodule's) names into ``repo``."""
+) -> tuple[str, Commit]:
+    """Fetch the commit ``spec`` (or ``want_commit``, a submodule's) names into ``repo``;
+    the ref it was found by (``""``: named by its id) and the commit."""
     refs = _refs(remote)
     if want_commit:
         name, sha = "", want_commit
@@ -254,7 +255,7 @@ def fetch_commit(
         obj = repo.object_store[obj.object[1]]
     if not isinstance(obj, Commit):
         raise GitError(f"{remote.display}: {label} is not a commit")
-    return obj
+    return ("" if target else name), obj
 
 
 def tree_tar(repo: Repo, tree: Tree, mtime: int, prefix: str = "") -> Iterator[bytes]:
@@ -336,13 +337,24 @@ def resolve_url(base: str, url: str) -> str:
 
 def fetch_git(spec: GitSpec, dest: Path, limit: int, options: GitOptions, scratch: Path) -> None:
     """Check ``spec``'s commit out into ``dest`` (``scratch`` holds the object stores)."""
+    checkout_git(spec, dest, limit, options, scratch)
+
+
+def checkout_git(
+    spec: GitSpec, dest: Path, limit: int, options: GitOptions, scratch: Path
+) -> tuple[str, str]:
+    """:func:`fetch_git`, returning the ref the commit was found by (``""``: named by its
+    id) and the commit's id; the top repository's objects are in the first directory of
+    ``scratch`` (``ADD --keep-git-dir`` keeps it)."""
     remote = remote_for(spec.url, options)
     budget = [limit]
     with warnings.catch_warnings():
         if options.insecure_skip_tls:
             log.warning("--git insecure-skip-tls: the server's TLS certificate is not verified")
             warnings.simplefilter("ignore")  # urllib3 would warn on every request
-        _checkout(remote, spec, dest, budget, options, scratch, prefix="", commit="", depth=0)
+        return _checkout(
+            remote, spec, dest, budget, options, scratch, prefix="", commit="", depth=0
+        )
 
 
 def _checkout(
@@ -356,12 +368,12 @@ def _checkout(
     prefix: str,
     commit: str,
     depth: int,
-) -> None:
+) -> tuple[str, str]:
     store = scratch / f"repo-{depth}-{len(list(scratch.iterdir()))}"
     store.mkdir()
     repo = Repo.init_bare(str(store))
     try:
-        found = fetch_commit(
+        name, found = fetch_commit(
             remote, repo, spec, "" if commit else options.branch, want_commit=commit
         )
         tree = repo.object_store[found.tree]
@@ -374,8 +386,9 @@ def _checkout(
             source=source,
         )
         budget[0] -= stats.bytes
+        fetched = (name, found.id.decode())
         if not options.recurse_submodules:
-            return
+            return fetched
         links = gitlinks(repo, tree)
         urls = submodule_urls(repo, tree) if links else {}
     finally:
@@ -399,3 +412,4 @@ def _checkout(
             commit=sha,
             depth=depth + 1,
         )
+    return fetched

@@ -75,7 +75,7 @@ class Run(Instruction):
 
     ``heredocs`` are the here-documents as written (the shell expands unquoted ones when
     it runs them); ``mount_specs`` are the raw ``--mount`` values, ``mounts`` their parsed
-    form.
+    form; ``devices`` the ``--device`` values as written (the executor refuses them).
     """
 
     keyword: ClassVar[str] = "RUN"
@@ -86,6 +86,7 @@ class Run(Instruction):
     mounts: tuple[Mount, ...] = ()
     network: str = ""
     security: str = ""
+    devices: tuple[str, ...] = ()
 
     @property
     def prepend_shell(self) -> bool:

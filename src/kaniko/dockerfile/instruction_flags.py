@@ -101,7 +101,7 @@ def parse_from(node: Node) -> From:
 
 
 def parse_run(node: Node) -> Run:
-    found = flags(node, {"mount": SS, "network": S, "security": S})
+    found = flags(node, {"mount": SS, "network": S, "security": S, "device": SS})
     specs = strings(found, "mount")
     network = str(found.get("network", ""))
     security = str(found.get("security", ""))
@@ -114,6 +114,7 @@ def parse_run(node: Node) -> Run:
         mounts=tuple(parse_mount(spec) for spec in specs),
         network=check_network(network) if network else "",
         security=check_security(security) if security else "",
+        devices=strings(found, "device"),
     )
 
 

@@ -63,11 +63,11 @@ class RemoteBases:
             for _ in pool.map(self._try, pending):
                 pass
         for reference, platform in pending if report else ():
-            image = self.known(reference, platform)
+            image = self._cache.get((reference, str(platform)))
             if image is not None:
                 report_image(reference, image.resolved, platform)
 
-    def known(self, reference: str, platform: Platform) -> RemoteImage | None:
+    def known(self, reference: str, platform: Platform) -> Image | None:
         """The image already resolved for (``reference``, ``platform``), if it was."""
         return self._cache.get((reference, str(platform)))
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +44,15 @@ from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
+from kaniko.executor.earlypush import early_push
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.graph import build_graph, resolve_bases
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
+from kaniko.executor.mounts import RunMounts, check_run_steps, run_mounts_for
 from kaniko.executor.outputs import write_outputs
+from kaniko.executor.overlayroots import overlay_parts
 from kaniko.executor.stage import StageOptions, StageRoots
+from kaniko.executor.timing import count, phase, recording
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
 from kaniko.images.index import ImageIndex
@@ -67,6 +71,7 @@ from kaniko.sandbox.detect import in_container
 
 if TYPE_CHECKING:
     from kaniko.executor.attest import Attested
+    from kaniko.executor.cached import BuildCache
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +206,14 @@ def temporary_files_in(directory: Path) -> Iterator[None]:
 
 
 def stage_parts(
-    options: BuildOptions, workspace: Workspace, display: str, progress: Reporter
+    options: BuildOptions,
+    workspace: Workspace,
+    display: str,
+    progress: Reporter,
+    mounts: RunMounts | None = None,
 ) -> StageParts:
-    """What every stage's filesystem steps share: extraction and snapshot settings."""
+    """What every stage's filesystem steps share: extraction and snapshot settings, and
+    what ``RUN --mount`` may use."""
     snap = options.snapshot
     extractor = Extractor(
         workspace,
@@ -211,7 +221,8 @@ def stage_parts(
         retries=options.image_fs_extract_retry,
         progress=progress,
     )
-    return StageParts(extractor, Snapshots.from_options(options, workspace.spool), display)
+    snapshots = Snapshots.from_options(options, workspace.spool)
+    return StageParts(extractor, snapshots, display, mounts or RunMounts())
 
 
 @contextmanager
@@ -235,6 +246,7 @@ def stage_roots(
             matcher=matcher,
             images=bases,
             kaniko_dir=options.kaniko_dir,
+            keep=(options.cache_mount_dir,),  # RUN --mount=type=cache's store
         )
     else:
         roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
@@ -242,6 +254,28 @@ def stage_roots(
         yield roots
     finally:
         roots.close(cleanup=options.cleanup)
+
+
+def base_images(options: BuildOptions, transport: Transport) -> RemoteBases:
+    """Where base images come from: registries, and ``--cache-dir`` first with ``--cache``."""
+    if not options.cache.enabled:
+        return RemoteBases(transport, options.registry)
+    from kaniko.cache.basecache import BaseImageDir
+    from kaniko.executor.cachedbases import CachedBases
+
+    directory = BaseImageDir(Path(options.cache.dir), options.cache.ttl)
+    return CachedBases(transport, options.registry, directory)
+
+
+def layer_cache(
+    options: BuildOptions, transport: Transport, extractor: Extractor, bases: RemoteBases
+) -> BuildCache | None:
+    """The layer cache of the build (``--cache``), None without."""
+    if not options.cache.enabled:
+        return None
+    from kaniko.executor.cached import BuildCache
+
+    return BuildCache(options, transport, extractor, bases)
 
 
 def stage_options(options: BuildOptions, created: datetime, display: str) -> StageOptions:
@@ -303,24 +337,35 @@ def build(
     """
     environ = os.environ if environ is None else environ
     with ExitStack() as opened:
+        opened.enter_context(recording(options.perf.profile_file, options.perf.benchmark_file))
         materials = opened.enter_context(collecting(Materials()))
         started = datetime.now(UTC)
         isolation = choose_isolation(options)
+        run_mounts = run_mounts_for(options, environ, isolation)  # --secret, --ssh: read now
         context = opened.enter_context(closing(prepare_context(options)))
         source = read_source(options, context.path)
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
-        bases = RemoteBases(transport, options.registry)
-        resolve_bases(options, source.dockerfile, bases, environ)
-        plan = plan_build(options, source.dockerfile, bases, environ)
+        bases = base_images(options, transport)
+        with phase("plan"):
+            resolve_bases(options, source.dockerfile, bases, environ)
+            plan = plan_build(options, source.dockerfile, bases, environ)
+        check_run_steps(plan, run_mounts.secrets, run_mounts.agents, source.display)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
         opened.enter_context(temporary_files_in(workspace.tmp))
-        parts = stage_parts(options, workspace, source.display, progress)
+        parts = stage_parts(options, workspace, source.display, progress, run_mounts)
+        parts = opened.enter_context(overlay_parts(options, isolation, parts))
+        early = early_push(options.output.no_push, destinations, transport)
+        if early is not None:  # layers uploaded while they are written
+            parts = replace(parts, snapshots=replace(parts.snapshots, watch=early.watch))
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
+        cache = layer_cache(options, transport, parts.extractor, bases)
+        if cache is not None:
+            opened.callback(cache.close)  # stored entries are waited for, before roots go
         opts = stage_options(options, created, source.display)
-        images = build_graph(options, isolation, plan, roots, bases, parts, opts, progress)
+        images = build_graph(options, isolation, plan, roots, bases, parts, opts, progress, cache)
         final = images[plan.target_index]
         if options.output.reproducible:
             final = mutate.canonical(final, created)
@@ -333,9 +378,12 @@ def build(
             )  # fmt: skip
             final = attested.index.images()[0]
         index = attested.index if attested is not None else None
-        digest = write_outputs(
-            final, destinations, options.output, transport, progress, index=index
-        )
+        with phase("push"):
+            if early is not None:
+                count("layers_pushed_early", early.wait())
+            digest = write_outputs(
+                final, destinations, options.output, transport, progress, index=index
+            )
         if attested is not None:
             attested.write_files()
     log.info("Built image %s", digest)

@@ -24,8 +24,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -34,8 +35,11 @@ from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body, parse_heredoc_word
 from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
+from kaniko.executor.mounts import RunMounts, StepMounts
 from kaniko.executor.steps.copy import CopySource, copy_step
+from kaniko.executor.timing import phase
 from kaniko.executor.workspace import Extractor, Images, ImageTrees
+from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.users import resolve_chown
@@ -43,6 +47,7 @@ from kaniko.oci.config import ImageConfig
 from kaniko.oci.image import Image, Layer
 from kaniko.oci.mediatypes import Compression, uses_oci_types
 from kaniko.oci.platform import Platform
+from kaniko.oci.streams import WatchFactory
 from kaniko.options import BuildOptions, SnapshotMode
 from kaniko.plan.model import Stage, StageRef, Step
 from kaniko.sandbox import chroot
@@ -65,6 +70,17 @@ class RootSource(Protocol):
         """The root, holding the base's files, and what its snapshots must not see."""
         ...
 
+    def ignore_list(self, root: Path) -> IgnoreList:
+        """What layers applied to the prepared ``root`` must neither write nor delete."""
+        ...
+
+
+class RootMaker(Protocol):
+    """Makes stage roots instead of :class:`NewDirectory` (overlay roots, see
+    :mod:`kaniko.executor.overlayroots`)."""
+
+    def root_source(self, stage: Stage, base: Image) -> RootSource: ...
+
 
 class StageTrees(Protocol):
     """Finished stages' roots, as ``COPY --from=<stage>`` reads them."""
@@ -84,6 +100,7 @@ class Snapshots:
     level: int = -1  # applied only when > 0
     reproducible: bool = False
     epoch: int = 0
+    watch: WatchFactory | None = None  # told how each layer's spool grows (early push)
 
     @classmethod
     def from_options(cls, options: BuildOptions, spool: Path) -> Snapshots:
@@ -111,6 +128,7 @@ class Snapshots:
             epoch=self.epoch,
             oci=uses_oci_types(self.compression, base.media_type),  # an OCI base, or zstd
             single_snapshot=self.single_snapshot,
+            watch=self.watch,
         )
         snapshotter.init()
         return snapshotter
@@ -142,6 +160,8 @@ class StageParts:
     extractor: Extractor
     snapshots: Snapshots
     dockerfile: str = "Dockerfile"  # how errors name it
+    mounts: RunMounts = field(default_factory=RunMounts)  # what RUN --mount may use
+    roots: RootMaker | None = None  # None: a new directory per stage, base extracted
 
 
 class NewDirectory:
@@ -156,6 +176,9 @@ class NewDirectory:
         root = self.extractor.workspace.new_root(self.name)
         self.extractor.extract(self.base, root)
         return root, self.extractor.ignore_list(root).ignored_rel
+
+    def ignore_list(self, root: Path) -> IgnoreList:
+        return self.extractor.ignore_list(root)
 
 
 class DirectorySteps:
@@ -181,6 +204,27 @@ class DirectorySteps:
         self._ignore: IgnoreFn = lambda rel: False
         self._snapshotter: Snapshotter | None = None
         self._lock = threading.Lock()  # stages built at once may COPY --from this one
+        self._adopted: list[Layer] = []  # layers made elsewhere, for the root when made
+
+    @property
+    def ready(self) -> bool:
+        """Whether the stage's root has been made (its base extracted)."""
+        return self._root is not None
+
+    def adopt(self, layer: Layer, paths: Callable[[], Iterable[str]]) -> None:
+        """Take ``layer`` as a step's result that did not run here (a cache hit, or a
+        step computed on a partial root): it is applied to the root now if the root is
+        ready (the snapshots told of ``paths``, the image paths it holds), else when the
+        root is made, before its first inventory."""
+        if self._root is None or self._snapshotter is None:
+            self._adopted.append(layer)
+            return
+        self._source_apply(self._root, [layer])
+        self._snapshotter.absorb(list(paths()))  # part of the root, not of the next layer
+
+    def _source_apply(self, root: Path, layers: Sequence[Layer]) -> None:
+        ignore = self._source.ignore_list(root)
+        self.parts.extractor.extract_layers(layers, root, ignore, over=True)
 
     def root(self) -> Path:
         """The stage's root, made ready now if no step needed it yet."""
@@ -191,12 +235,27 @@ class DirectorySteps:
         return self._ready()[0], self._ignore
 
     def _ready(self) -> tuple[Path, Snapshotter]:
-        with self._lock:
-            if self._root is None or self._snapshotter is None:
+        with self._lock:  # stages built at once may COPY --from this one meanwhile
+            return self._make_ready()
+
+    def _make_ready(self) -> tuple[Path, Snapshotter]:
+        if self._root is None or self._snapshotter is None:
+            with phase("extract"):
                 root, ignore = self._source.prepare()
-                self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
-                self._root, self._ignore = root, ignore
-            return self._root, self._snapshotter
+                if self._adopted:
+                    log.info("Applying %d layers the cache served", len(self._adopted))
+                    self._source_apply(root, self._adopted)
+            with phase("snapshot"):
+                start = getattr(self._source, "start_snapshots", None)  # overlay roots
+                if start is not None:
+                    self._snapshotter = start(self.parts.snapshots)
+                    if self._adopted:  # in the first upper directory: not the next step's
+                        self._snapshotter.absorb(())
+                else:
+                    self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
+            self._adopted.clear()
+            self._root, self._ignore = root, ignore
+        return self._root, self._snapshotter
 
     def run_step(self, step: Step, config: ImageConfig) -> Layer | None:
         root, snap = self._ready()
@@ -204,21 +263,37 @@ class DirectorySteps:
         where = f"{self.parts.dockerfile}:{step.line}"
         if isinstance(instr, Run):
             label = f"[{self.stage.label}:{step.line}]"
-            run_command(step, instr, config, root, runner=self.runner, where=where, label=label)
-            changes = snap.after_step()
+            workdir = config.config.working_dir or "/"
+            with_mounts = self.parts.mounts.step(
+                step, instr, workdir, self.sources, self.stage.platform
+            )
+            with phase("run"):
+                run_command(
+                    step, instr, config, root, runner=self.runner, where=where, label=label,
+                    mounts=with_mounts,
+                )  # fmt: skip
+            with phase("snapshot"):
+                changes = snap.after_step()
         elif isinstance(instr, Copy | Add):
-            try:
-                source = self.sources.source(step.copy_from, self.stage.platform)
-            except KanikoError as e:
-                if isinstance(step.copy_from, int):
-                    raise
-                raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
-            changes = snap.after_step(copy_files(instr, config, root, source, where))
+            with phase("copy"):
+                try:
+                    source = self.sources.source(step.copy_from, self.stage.platform)
+                except KanikoError as e:
+                    if isinstance(step.copy_from, int):
+                        raise
+                    raise with_context(e, f"{where}: COPY --from={step.copy_from}") from None
+                written = copy_files(instr, config, root, source, where)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         elif isinstance(instr, Workdir):
-            changes = snap.after_step(make_workdir(config, root))
+            with phase("copy"):
+                written = make_workdir(config, root)
+            with phase("snapshot"):
+                changes = snap.after_step(written)
         else:
             raise BuildError(f"{instr.keyword} does not change the filesystem")
-        return snap.layer(changes)
+        with phase("compress"):
+            return snap.layer(changes)
 
     def finish(self) -> Sequence[Layer]:
         """With ``--single-snapshot``: the stage's one layer, from a walk at its end."""
@@ -238,9 +313,11 @@ def run_command(
     runner: Runner,
     where: str,
     label: str,
+    mounts: AbstractContextManager[StepMounts] | None = None,
 ) -> None:
     """Run a RUN step's process in ``root`` with the plan's environment for it; its
-    output is logged line by line after ``label``. ``where`` names the line in errors."""
+    output is logged line by line after ``label``. ``where`` names the line in errors.
+    ``mounts`` gives the step's ``RUN --mount`` mounts for as long as it runs."""
     shell = config.config.shell or DEFAULT_SHELL
     argv, script = run_argv(instr, shell)
     scratch: Path | None = None
@@ -249,15 +326,18 @@ def run_command(
         (scratch / script[0]).write_text(script[1])
         (scratch / script[0]).chmod(0o755)
         argv = ("/" + str((scratch / script[0]).relative_to(root)),)
-    spec = RunSpec(
-        root=root,
-        argv=argv,
-        env=step.run_env,
-        user=config.config.user,
-        workdir=config.config.working_dir or "/",
-    )
     try:
-        status = runner(spec, on_output=lambda line: log.info("%s %s", label, line))
+        with mounts or nullcontext(StepMounts()) as mounted:
+            spec = RunSpec(
+                root=root,
+                argv=argv,
+                env=step.run_env + mounted.env,
+                user=config.config.user,
+                workdir=config.config.working_dir or "/",
+                mounts=mounted.mounts,
+                network=instr.network,
+            )
+            status = runner(spec, on_output=lambda line: log.info("%s %s", label, line))
     except BuildError as e:  # before the process ran (its USER, say): name the line
         raise (e if str(e).startswith(where) else with_context(e, where)) from None
     finally:
@@ -346,7 +426,12 @@ class DirectoryRoots:
 
     def steps(self, stage: Stage, base: Image) -> DirectorySteps:
         """The filesystem steps of ``stage``, on a new directory."""
-        root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
+        maker = self.parts.roots
+        root: RootSource
+        if maker is not None:
+            root = maker.root_source(stage, base)
+        else:
+            root = NewDirectory(self.parts.extractor, f"stage-{stage.index}", base)
         return self._register(DirectorySteps(stage, base, self.parts, root, self.sources))
 
     def _register(self, steps: DirectorySteps) -> DirectorySteps:

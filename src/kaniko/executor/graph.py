@@ -32,6 +32,7 @@ from kaniko.executor.pulls import PullAhead, shared_layers
 from kaniko.executor.scheduler import default_jobs, first_wave
 from kaniko.executor.stage import (
     Exclusive,
+    StageCache,
     StageOptions,
     StageRoots,
     build_stages,
@@ -118,6 +119,7 @@ def build_graph(
     parts: StageParts,
     opts: StageOptions,
     progress: Reporter = SILENT,
+    cache: StageCache | None = None,
 ) -> dict[int, Image]:
     """Every stage of ``plan``, built as the graph allows (see the module docs)."""
     jobs = effective_jobs(options)
@@ -135,6 +137,6 @@ def build_graph(
         first=_shared(plan, bases, set(first)) if jobs > 1 else (),
     )
     try:
-        return build_stages(plan, roots, bases, opts, jobs=jobs, exclusive=exclusive)
+        return build_stages(plan, roots, bases, opts, cache, jobs=jobs, exclusive=exclusive)
     finally:
         ahead.close()

@@ -86,9 +86,11 @@ def inplace_ignore_list(
     workspace: Workspace,
     context: Path,
     mountinfo: str | None = None,
+    keep: tuple[str, ...] = (),
 ) -> IgnoreList:
-    """The ignore list of an in-place build (see the module docs)."""
-    extra = [*rules.paths, str(workspace.base)]
+    """The ignore list of an in-place build (see the module docs); ``keep``: more host
+    paths to leave alone (the cache mounts' store)."""
+    extra = [*rules.paths, str(workspace.base), *keep]
     if sys.executable.startswith(TOOL_DIR + "/"):
         extra.append(TOOL_DIR)
     if str(context.resolve()) != "/":
@@ -106,6 +108,9 @@ class _InRoot:
 
     def prepare(self) -> tuple[Path, IgnoreFn]:
         return self._build.enter(self._stage, self._base)
+
+    def ignore_list(self, root: Path) -> IgnoreList:
+        return self._build.ignore
 
 
 class InplaceBuild(DirectoryRoots):
@@ -128,13 +133,14 @@ class InplaceBuild(DirectoryRoots):
         root: Path = ROOT,
         mountinfo: str | None = None,
         stages_dir: Path | None = None,
+        keep: tuple[str, ...] = (),
     ) -> None:
         super().__init__(parts, context=context, matcher=matcher, images=images)
         workspace = parts.extractor.workspace
         self.root = root
         self.stages_dir = stages_dir or Path(kaniko_dir) / "stages"
         self.ignore = inplace_ignore_list(
-            parts.extractor.rules, kaniko_dir, workspace, context, mountinfo
+            parts.extractor.rules, kaniko_dir, workspace, context, mountinfo, keep
         )
         self.runner: Runner = run_inplace if root == ROOT else chroot.run  # tests: chroot
         self.users = plan.users()

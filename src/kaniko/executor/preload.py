@@ -50,6 +50,13 @@ LAZY_MODULES = (
     "isal.igzip", "isal.isal_zlib", "zstandard", "rich.console", "rich.progress",
     # SBOM scanning: rpm databases are SQLite files
     "sqlite3",
+    # --ssh key files (kaniko.executor.sshkeys)
+    "cryptography.hazmat.primitives.serialization", "cryptography.hazmat.primitives.hashes",
+    "cryptography.hazmat.primitives.asymmetric.ed25519",
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+    "cryptography.hazmat.primitives.asymmetric.ec",
+    "cryptography.hazmat.primitives.asymmetric.padding",
+    "cryptography.hazmat.primitives.asymmetric.utils",
 )  # fmt: skip
 CODECS = ("idna", "punycode", "ascii", "latin-1", "utf-8", "utf-8-sig", "utf-16", "utf-32")
 DLOPENED = ("libgcc_s.so.1",)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +27,7 @@ from kaniko import cancel
 from kaniko.dockerfile.commands import Command, Run
 from kaniko.executor import metadata
 from kaniko.executor.scheduler import Job, run_jobs
+from kaniko.executor.timing import step as timed_step
 from kaniko.executor.workspace import Images
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.images import mutate
@@ -134,8 +135,11 @@ class StageBuild:
     def run(self) -> Iterator[StepResult]:
         """Run every step in order (``--single-snapshot``: the stage's layer at the end)."""
         for step in self.stage.steps:
-            log.info("%s", metadata.one_line(step.instruction.original))
-            yield StepResult(step, self._step(step))
+            line = metadata.one_line(step.instruction.original)
+            log.info("%s", line)
+            with timed_step(self.stage.label, step.line, line):
+                layer = self._step(step)
+            yield StepResult(step, layer)
         for layer in self.fs.finish():
             history = History(created=self.opts.created, created_by="snapshot")
             self._image = mutate.append(self._image, layer, history)
@@ -197,6 +201,16 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
     return build.image()
 
 
+class StageCache(Protocol):
+    """The layer cache, put in front of each stage's filesystem steps (``--cache``)."""
+
+    def steps(
+        self, stage: Stage, base: Image, fs: FilesystemSteps, built: Mapping[int, Image]
+    ) -> FilesystemSteps:
+        """``fs`` of ``stage`` behind the cache (``built``: the stages done so far)."""
+        ...
+
+
 Exclusive = Callable[[Stage], str | None]
 """The resource a stage holds while it is built, if any (see :func:`stage_jobs`)."""
 
@@ -219,6 +233,7 @@ def build_stages(
     roots: StageRoots,
     images: Images,
     opts: StageOptions,
+    cache: StageCache | None = None,
     *,
     jobs: int = 1,
     exclusive: Exclusive | None = None,
@@ -237,7 +252,10 @@ def build_stages(
             base = built[stage.base]
         else:
             base = images.image(stage.base, stage.platform)
-        built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
+        fs = roots.steps(stage, base)
+        if cache is not None:
+            fs = cache.steps(stage, base, fs, dict(built))  # others may add to it meanwhile
+        built[stage.index] = build_stage(stage, base, fs, opts)
         roots.finished(stage, built[stage.index])
 
     run_jobs(stage_jobs(plan, exclusive), one, limit=jobs)

@@ -7,10 +7,11 @@ reclaims those of builds that were killed).
 :class:`Extractor` extracts an image into a root, applying the ignore list of that root
 (:class:`IgnoreRules`); a layer pulled from a registry is kept in the blob cache as it is
 read, so extracting it again (a later ``FROM`` an earlier stage, a retried extraction,
-an in-place stage wiped and rebuilt) reads it from disk; stages extracted at once share
-it (:class:`~kaniko.executor.pulls.BlobPulls`: an extraction waits for a layer pulled
-ahead of need rather than pulling it again). :class:`ImageTrees` holds the roots of
-images that ``COPY --from=<image>`` reads, each extracted once.
+an in-place stage wiped and rebuilt) reads it from disk; the layers after the first are
+downloaded concurrently behind the extraction (:mod:`kaniko.executor.prefetch`); stages
+extracted at once share them (:class:`~kaniko.executor.pulls.BlobPulls`: an extraction
+waits for a layer pulled ahead of need rather than pulling it again). :class:`ImageTrees`
+holds the roots of images that ``COPY --from=<image>`` reads, each extracted once.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from kaniko import cancel
+from kaniko.executor.prefetch import Prefetch
 from kaniko.executor.pulls import BlobPulls, partial_blob
 from kaniko.executor.workdirs import WorkDir, claim
 from kaniko.fs.ignore import IgnoreList
@@ -133,16 +135,37 @@ class Extractor:
         """Extract ``image`` into ``root``, with ``root``'s ignore list unless given one."""
         layers = image.layers()
         log.info("Unpacking rootfs (%d layers)", len(layers))
-        extract_image(
-            [self._counted(layer) for layer in layers],
-            root,
-            ignore=self.ignore_list(root) if ignore is None else ignore,
-            retries=self.retries,
-            diff_ids=[layer.diff_id for layer in layers],
-            names=[str(layer.digest) for layer in layers],
-        )
+        self.extract_layers(layers, root, ignore)
 
-    def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    def extract_layers(
+        self,
+        layers: Sequence[Layer],
+        root: Path,
+        ignore: IgnoreList | None = None,
+        *,
+        over: bool = False,
+    ) -> None:
+        """Apply ``layers`` in order to ``root``, with ``root``'s ignore list unless given
+        one; the later layers download behind the earlier ones' extraction. ``over``:
+        ``root`` holds a filesystem already (layers a cache served, put over it), so a
+        failure is not retried, which would wipe it."""
+        with Prefetch(layers, self.workspace.blobs, self.progress, self.pulls) as prefetch:
+            extract_image(
+                [self._counted(layer, prefetch) for layer in layers],
+                root,
+                ignore=self.ignore_list(root) if ignore is None else ignore,
+                retries=0 if over else self.retries,
+                diff_ids=[layer.diff_id for layer in layers],
+                names=[str(layer.digest) for layer in layers],
+            )
+
+    def open_layer(self, layer: Layer) -> AbstractContextManager[BinaryIO]:
+        """A stream of ``layer``'s blob, read through the blob cache (kept if pulled)."""
+        return self._counted(layer)()
+
+    def _counted(
+        self, layer: Layer, prefetch: Prefetch | None = None
+    ) -> Callable[[], AbstractContextManager[BinaryIO]]:
         """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
 
         A layer pulled from a registry is written to the blob cache as it is read (its
@@ -153,6 +176,8 @@ class Extractor:
         @contextmanager
         def opener() -> Iterator[BinaryIO]:
             cancel.check()
+            if prefetch is not None:
+                prefetch.wait(layer)  # downloaded behind the earlier layers' extraction
             cached = blobs / layer.digest.encoded
             pulls.wait_ahead(layer.digest)
             if cached.exists():
@@ -165,8 +190,9 @@ class Extractor:
                 return
             task = progress.task(f"pull {layer.digest.short()}", layer.size)
             claimed = pulls.claim(layer.digest, ahead=False)  # not pulled ahead meanwhile
-            partial = partial_blob(blobs, layer.digest)
+            partial: Path | None = None
             try:
+                partial = partial_blob(blobs, layer.digest)
                 with layer.open_compressed() as stream, open(partial, "wb") as keep:
 
                     def observe(data: bytes) -> None:
@@ -180,7 +206,8 @@ class Extractor:
                     os.replace(partial, cached)
             finally:
                 task.done()
-                partial.unlink(missing_ok=True)
+                if partial is not None:
+                    partial.unlink(missing_ok=True)
                 if claimed:
                     pulls.release(layer.digest)
 

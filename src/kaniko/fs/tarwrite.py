@@ -27,6 +27,7 @@ File contents are streamed in 1 MiB chunks.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import stat
@@ -94,7 +95,8 @@ def _plan(
         while parent and parent not in items:
             items[parent] = "parent"
             parent = posixpath.dirname(parent)
-    return sorted(items.items(), key=lambda item: [os.fsencode(c) for c in item[0].split("/")])
+    # By components, byte-wise: the same order as the bytes with "/" below every byte.
+    return sorted(items.items(), key=lambda item: os.fsencode(item[0]).replace(b"/", b"\0"))
 
 
 # -- the tar format ---------------------------------------------------------------------
@@ -109,9 +111,19 @@ REGTYPE, LNKTYPE, SYMTYPE, CHRTYPE = b"0", b"1", b"2", b"3"
 BLKTYPE, DIRTYPE, FIFOTYPE = b"4", b"5", b"6"
 
 
+_MAX8 = 1 << 21  # what an 8-byte octal field holds (7 digits)
+_MAX12 = 1 << 33  # what a 12-byte octal field holds (11 digits)
+
+
 def _fits(value: int, width: int) -> bool:
     """Whether ``value`` fits an octal field of ``width`` bytes (one is the terminator)."""
     return 0 <= value < 1 << 3 * (width - 1)
+
+
+_NO_DEV = b"%07o\0%07o\0" % (0, 0)
+_NO_DEV_SUM = sum(_NO_DEV)
+_NAMES = _MAGIC + bytes(64)  # magic and version, then empty user and group names
+_TAIL = bytes(167)  # prefix (unused: long names go to PAX) and padding
 
 
 def _ustar(
@@ -126,9 +138,15 @@ def _ustar(
     dev: tuple[int, int] = (0, 0),
 ) -> bytes:
     numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (mode, uid, gid, size, mtime)
-    devices = b"%07o\0%07o\0" % dev
+    if dev == (0, 0):
+        devices, dev_sum = _NO_DEV, _NO_DEV_SUM
+    else:
+        devices = b"%07o\0%07o\0" % dev
+        dev_sum = sum(devices)
     # the checksum counts its own field as spaces; only the variable parts need summing
-    checksum = _FIXED_SUM + sum(name) + sum(numbers) + typeflag[0] + sum(link) + sum(devices)
+    checksum = _FIXED_SUM + sum(name) + sum(numbers) + typeflag[0] + dev_sum
+    if link:
+        checksum += sum(link)
     return b"".join(
         (
             name.ljust(100, b"\0"),
@@ -136,12 +154,17 @@ def _ustar(
             b"%06o\0 " % checksum,
             typeflag,
             link.ljust(100, b"\0"),
-            _MAGIC,
-            bytes(64),  # empty user and group names
+            _NAMES,
             devices,
-            bytes(167),  # prefix (unused: long names go to PAX) and padding
+            _TAIL,
         )
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _pax_header(size: int) -> bytes:
+    """The ustar header of a PAX extended header of ``size`` bytes (few sizes recur)."""
+    return _ustar(_PAX_NAME, b"x", 0o644, 0, 0, size, 0)
 
 
 def _pax(records: list[tuple[bytes, bytes]]) -> bytes:
@@ -179,18 +202,25 @@ def encode_header(
     ``linkpath`` records, ids and sizes too large in ``uid``/``gid``/``size``, the mtime in
     ``mtime`` when it is negative, too large or has a fraction of a second.
     """
-    raw_name, raw_link = os.fsencode(name), os.fsencode(link)
+    raw_name = os.fsencode(name)
+    raw_link = os.fsencode(link) if link else b""
     records: list[tuple[bytes, bytes]] = []
-    for key, raw, width in ((b"path", raw_name, 100), (b"linkpath", raw_link, 100)):
-        if len(raw) > width or not raw.isascii():
-            records.append((key, raw))
+    plain_name = len(raw_name) <= 100 and raw_name.isascii()
+    if not plain_name:
+        records.append((b"path", raw_name))
+    plain_link = len(raw_link) <= 100 and raw_link.isascii()
+    if not plain_link:
+        records.append((b"linkpath", raw_link))
     seconds = mtime_ns // _NS
-    for key, value, width in ((b"uid", uid, 8), (b"gid", gid, 8), (b"size", size, 12)):
-        if not _fits(value, width):
-            records.append((key, b"%d" % value))
-    if mtime_ns % _NS or not _fits(seconds, 12):
+    small = uid < _MAX8 and gid < _MAX8 and size < _MAX12 and min(uid, gid, size) >= 0
+    if not small:
+        for field, number, width in ((b"uid", uid, 8), (b"gid", gid, 8), (b"size", size, 12)):
+            if not _fits(number, width):
+                records.append((field, b"%d" % number))
+    if mtime_ns % _NS or not 0 <= seconds < _MAX12:
         records.append((b"mtime", pax_time(mtime_ns).encode()))
-    records.extend((b"SCHILY.xattr." + os.fsencode(k), v) for k, v in xattrs)
+    for xattr, content in xattrs:
+        records.append((b"SCHILY.xattr." + os.fsencode(xattr), content))
     out = b""
     if records:
         try:
@@ -199,17 +229,19 @@ def encode_header(
         except UnicodeDecodeError:
             records.insert(0, (b"hdrcharset", b"BINARY"))  # names are raw bytes, not UTF-8
         body = _pax(records)
-        out = _ustar(_PAX_NAME, b"x", 0o644, 0, 0, len(body), 0) + body + _padding(len(body))
+        out = _pax_header(len(body)) + body + _padding(len(body))
 
+    if not small:
+        uid, gid, size = (v if _fits(v, w) else 0 for v, w in ((uid, 8), (gid, 8), (size, 12)))
     return out + _ustar(
-        _ascii(raw_name),
+        raw_name if plain_name else _ascii(raw_name),
         typeflag,
         mode,
-        uid if _fits(uid, 8) else 0,
-        gid if _fits(gid, 8) else 0,
-        size if _fits(size, 12) else 0,
-        seconds if _fits(seconds, 12) else 0,
-        _ascii(raw_link),
+        uid,
+        gid,
+        size,
+        seconds if 0 <= seconds < _MAX12 else 0,
+        raw_link if plain_link else _ascii(raw_link),
         dev,
     )
 

@@ -4,11 +4,12 @@
 (it feeds the ``diff_id`` hash), is compressed in fixed 1 MiB pieces (so the blob depends on
 the tar bytes only, never on how they were split into writes), and the compressed bytes feed
 the ``digest`` hash and size on their way to a spool file. Memory stays bounded by the
-compressor's state and a few pieces; nothing is read back. Compression, the digest and the
-file writes run in a worker thread (ISA-L, zstd and hashlib release the GIL), so they overlap
-with the caller producing the tar. ``finish()`` (or ``close()``) returns the layer as a
-:class:`~kaniko.oci.image.FileLayer`, the one type of a layer blob on disk; on any error, or
-``abort()``, the spool file is removed.
+compressor's state and a few pieces; nothing is read back. gzip deflates the pieces on
+every core (:mod:`kaniko.oci.blockgzip`: the same bytes whatever the number of threads);
+zstd compresses, hashes and writes in a worker thread. Either way (ISA-L, zstd and hashlib
+release the GIL) compression overlaps with the caller producing the tar. ``finish()`` (or
+``close()``) returns the layer as a :class:`~kaniko.oci.image.FileLayer`, the one type of
+a layer blob on disk; on any error, or ``abort()``, the spool file is removed.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from kaniko.errors import FilesystemError
 from kaniko.iotools import CHUNK
-from kaniko.oci.compress import Compressor, compressor
+from kaniko.oci.blockgzip import ParallelGzip
+from kaniko.oci.compress import Compressor, compressor, isal_level
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
@@ -36,12 +38,33 @@ from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
 _BLOCK = 1 << 20
 
 
+class SpoolWatcher(Protocol):
+    """Told how a spool file grows, e.g. to upload it while it is written."""
+
+    def grew(self, size: int) -> None:
+        """``size`` compressed bytes are in the spool file now (flushed)."""
+        ...
+
+    def finished(self, layer: FileLayer) -> None:
+        """The spool file is complete: ``layer``."""
+        ...
+
+    def aborted(self) -> None:
+        """The spool file is going away."""
+        ...
+
+
+WatchFactory = Callable[[Path], SpoolWatcher]
+"""Makes the watcher of a new spool file (given its path)."""
+
+
 class _Worker:
     """Compresses blocks, hashes and spools the result, in a thread of its own."""
 
-    def __init__(self, comp: Compressor, file: BinaryIO) -> None:
+    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
         self._comp = comp
         self._file = file
+        self._watcher = watcher
         self.digest = hashlib.sha256()
         self.size = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
@@ -81,6 +104,38 @@ class _Worker:
             self.digest.update(chunk)
             self.size += len(chunk)
             self._file.write(chunk)
+            if self._watcher is not None:
+                self._file.flush()
+                self._watcher.grew(self.size)
+
+
+class _GzipWorker:
+    """gzip on every core (:mod:`kaniko.oci.blockgzip`): compressed blocks are hashed and
+    spooled in order as they are ready."""
+
+    def __init__(self, level: int, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
+        self._file = file
+        self._watcher = watcher
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._gzip = ParallelGzip(level, self._emit)
+
+    def put(self, block: bytes) -> None:
+        self._gzip.put(block)
+
+    def stop(self, *, flush: bool) -> None:
+        if flush:
+            self._gzip.finish()
+        else:
+            self._gzip.close()
+
+    def _emit(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self._file.write(chunk)
+        if self._watcher is not None:
+            self._file.flush()
+            self._watcher.grew(self.size)
 
 
 class LayerSpooler:
@@ -93,10 +148,13 @@ class LayerSpooler:
         level: int | None = None,
         *,
         oci: bool = False,
+        watch: WatchFactory | None = None,
     ) -> None:
         self.media_type = layer_media_type("oci" if oci else "docker", compression)
         self.compression: Compression = compression
-        comp = compressor(compression, level)
+        # Options are checked before the spool file exists.
+        gzip_level = isal_level(level) if compression == "gzip" else None
+        comp = None if compression == "gzip" else compressor(compression, level)
         self._diff = hashlib.sha256()
         self._written = 0
         self._pending = bytearray()  # input not yet handed to the compressor
@@ -104,7 +162,13 @@ class LayerSpooler:
         fd, name = tempfile.mkstemp(prefix="layer-", suffix=layer_suffix(compression), dir=dir)
         self.path = Path(name)
         self._file = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115 - owned here
-        self._worker = _Worker(comp, self._file)
+        self._watcher = None if watch is None else watch(self.path)
+        self._worker: _Worker | _GzipWorker
+        if gzip_level is not None:
+            self._worker = _GzipWorker(gzip_level, self._file, self._watcher)
+        else:
+            assert comp is not None
+            self._worker = _Worker(comp, self._file, self._watcher)
 
     # -- file object protocol -------------------------------------------------------------
 
@@ -176,6 +240,8 @@ class LayerSpooler:
             size=self._worker.size,
             media_type=self.media_type,
         )
+        if self._watcher is not None:
+            self._watcher.finished(self._result)
         return self._result
 
     def abort(self) -> None:
@@ -186,6 +252,8 @@ class LayerSpooler:
             self._worker.stop(flush=False)
         with contextlib.suppress(OSError):
             self._file.close()
+        if self._watcher is not None:
+            self._watcher.aborted()
         self.path.unlink(missing_ok=True)
 
     @contextlib.contextmanager

@@ -46,20 +46,28 @@ from kaniko.sandbox import process
 from kaniko.sandbox.boot.tree import ChildFailure, exit_code
 from kaniko.sandbox.mounts import prepare_full, prepare_plain
 from kaniko.sandbox.output import LineSplitter, discard, pump
+from kaniko.sandbox.placement import RUN_DIR_PREFIX, Placement
 from kaniko.sandbox.scaffold import Scaffold
 from kaniko.sandbox.security import hardening
 from kaniko.sandbox.spec import ISOLATIONS, Isolation, RunSpec, run_environment
+from kaniko.sandbox.usermounts import plan_user_mounts
 from kaniko.sandbox.workdir import make_workdir
 
 log = logging.getLogger(__name__)
 
 _lock = threading.RLock()  # reentrant: cancel_all may run in a signal handler
 _refused: str | None = None  # why mounts were refused, once they were in this process
+_overlay_refused: str | None = None  # why a rw bind mount's overlay was refused
 _warned_hardening = False
+_warned_placement = False
 _running: dict[int, threading.Event] = {}
 
 
 class _MountsRefused(Exception):
+    pass
+
+
+class _OverlayRefused(Exception):
     pass
 
 
@@ -96,6 +104,13 @@ def run(
                 ) from None
             _note_refused(str(refused))
             full = False
+        except _OverlayRefused as refused:
+            _note_overlay_refused(str(refused))
+
+
+def mounts_refused() -> bool:
+    """Whether this process found mounts refused (RUN steps then use a plain chroot)."""
+    return _refused is not None
 
 
 def cancel_all() -> None:
@@ -126,6 +141,33 @@ def _note_refused(reason: str) -> None:
         )
 
 
+def _note_overlay_refused(reason: str) -> None:
+    global _overlay_refused
+    with _lock:
+        first = _overlay_refused is None
+        _overlay_refused = reason
+    if first:
+        log.warning(
+            "overlay mounts are refused here (%s): RUN --mount=type=bind,rw gets a private "
+            "copy of its source instead",
+            reason,
+        )
+
+
+def _warn_placement() -> None:
+    global _warned_placement
+    with _lock:
+        first = not _warned_placement
+        _warned_placement = True
+    if first:
+        log.warning(
+            "RUN --mount without mount permission: bind sources are hard-linked or copied "
+            "into the root and cache directories moved in, for the step only; tmpfs mounts "
+            "are directories on disk; read-only binds are checked afterwards, not enforced "
+            "(docs/run-mounts.md)"
+        )
+
+
 def step_config(
     spec: RunSpec, root: str, user: User, env: dict[str, str], mode: str
 ) -> dict[str, Any]:
@@ -144,6 +186,7 @@ def step_config(
         "groups": list(user.groups),
         "workdir": spec.workdir,
         "hostname": spec.hostname,
+        "network": spec.network,
         "mounts": None,
         "capabilities": plan.capabilities,
         "drop_bounding": list(plan.drop_bounding),
@@ -172,17 +215,34 @@ def _attempt(
     on_output: Callable[[str], None],
 ) -> int:
     scaffold = Scaffold()
-    private = Path(tempfile.mkdtemp(prefix="kaniko-run-"))
+    private = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
+    placement: Placement | None = None
     try:
         config = step_config(spec, str(root), user, env, "full" if full else "plain")
         if full:
             config["mounts"] = prepare_full(root, scaffold, private)
-        elif not prepare_plain(root, scaffold):
-            log.debug("mknod refused: /dev in the RUN lacks some device nodes")
-        return supervise(process.spawn(config, feed_stdin=spec.stdin is not None), spec, on_output)
+            config["mounts"]["user"] = plan_user_mounts(
+                root, spec.mounts, scaffold, private, overlay=_overlay_refused is None
+            )
+        else:
+            if not prepare_plain(root, scaffold):
+                log.debug("mknod refused: /dev in the RUN lacks some device nodes")
+            if spec.mounts:
+                _warn_placement()
+                placement = Placement(root, private, scaffold, inplace=False)
+                placement.place(spec.mounts)
+        child = process.spawn(config, feed_stdin=spec.stdin is not None)
+        status = supervise(child, spec, on_output)
+        if placement is not None:
+            placement.check()
+        return status
     finally:
-        scaffold.undo()
-        shutil.rmtree(private, ignore_errors=True)
+        try:
+            if placement is not None:
+                placement.undo()
+        finally:
+            scaffold.undo()
+            shutil.rmtree(private, ignore_errors=True)
 
 
 def supervise(child: process.Child, spec: RunSpec, on_output: Callable[[str], None]) -> int:
@@ -252,6 +312,13 @@ def _forget(pid: int) -> None:
 def _raise_failure(failure: ChildFailure, spec: RunSpec) -> None:
     if failure.kind == "nomount":
         raise _MountsRefused(str(failure))
+    if failure.kind == "nooverlay":
+        raise _OverlayRefused(str(failure))
+    if failure.kind == "nonet":
+        raise BuildError(
+            f"RUN --network=none: this environment does not permit a private network "
+            f"namespace ({failure}); kaniko does not run the step with the network"
+        )
     if failure.kind == "nochroot":
         raise BuildError(
             f"RUN: cannot chroot into {spec.root} ({failure}); this environment forbids "

@@ -11,10 +11,17 @@ seccomp profile where this process may impose them, the USER's uid, gid and grou
 root's own ``/etc/passwd`` and ``/etc/group``, the WORKDIR created for that user, the
 stage's environment only (nothing of kaniko's own), output line by line, and
 interruption by :func:`kaniko.sandbox.chroot.cancel_all`.
+
+``RUN --mount`` cannot mount here: each mount's content is placed at its target for the
+step's life and removed afterwards, even when the step fails or is interrupted, and by
+the next build when this one was killed (:mod:`kaniko.sandbox.placement`); a secret is a
+file at its target only while the step runs, never in a snapshot.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +29,8 @@ from kaniko.errors import BuildError
 from kaniko.fs.users import resolve_user
 from kaniko.sandbox import process
 from kaniko.sandbox.chroot import step_config, supervise
+from kaniko.sandbox.placement import RUN_DIR_PREFIX, Placement
+from kaniko.sandbox.scaffold import Scaffold
 from kaniko.sandbox.spec import RunSpec, run_environment
 from kaniko.sandbox.workdir import make_workdir
 
@@ -43,5 +52,21 @@ def run_inplace(spec: RunSpec, *, on_output: Callable[[str], None]) -> int:
     env = run_environment(spec.env, user)
     make_workdir(ROOT, spec.workdir, user)
     config = step_config(spec, "/", user, env, "inplace")
-    child = process.spawn(config, feed_stdin=spec.stdin is not None)
-    return supervise(child, spec, on_output)
+    if not spec.mounts:
+        return supervise(process.spawn(config, feed_stdin=spec.stdin is not None), spec, on_output)
+    scaffold = Scaffold()
+    private = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
+    placement = Placement(ROOT, private, scaffold, inplace=True)
+    try:
+        placement.place(spec.mounts)
+        status = supervise(
+            process.spawn(config, feed_stdin=spec.stdin is not None), spec, on_output
+        )
+        placement.check()
+        return status
+    finally:
+        try:
+            placement.undo()
+        finally:
+            scaffold.undo()
+            shutil.rmtree(private, ignore_errors=True)

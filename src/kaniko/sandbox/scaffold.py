@@ -152,6 +152,11 @@ class Scaffold:
         self._created.clear()
         self._parents.clear()
 
+    def watch(self, directory: Path) -> None:
+        """Restore ``directory``'s times in :meth:`undo` (when it again lists what it lists
+        now): for a caller about to add or rename entries there itself."""
+        self._before_create(directory)
+
     def _ours(self, entry: _Created) -> bool:
         st = os.lstat(entry.path)
         if (st.st_dev, st.st_ino) != (entry.dev, entry.ino):

@@ -15,6 +15,7 @@ from typing import Literal
 from kaniko.errors import BuildError
 from kaniko.fs.users import User
 from kaniko.oci.runconfig import DEFAULT_PATH
+from kaniko.sandbox.mountspec import MountSpec
 
 Isolation = Literal["auto", "full", "plain"]
 """How far :func:`kaniko.sandbox.chroot.run` confines the process (not
@@ -38,6 +39,9 @@ class RunSpec:
     later pair wins over an earlier one of the same name); ``user`` a ``USER`` spec resolved
     inside ``root``; ``workdir`` is created (owned by the user) when missing. ``stdin`` feeds
     the process's standard input (heredoc-fed RUNs); without it stdin is ``/dev/null``.
+    ``mounts`` are the step's ``RUN --mount`` mounts (:mod:`kaniko.sandbox.mountspec`);
+    ``network`` is ``RUN --network`` (``none``: a network namespace with only loopback, or
+    an error where that is refused; anything else: the builder's network).
     """
 
     root: Path
@@ -47,6 +51,8 @@ class RunSpec:
     workdir: str = "/"
     hostname: str | None = None
     stdin: bytes | None = None
+    mounts: tuple[MountSpec, ...] = ()
+    network: str = ""
 
     def check(self) -> None:
         """Raise :class:`BuildError` for a spec no sandbox can run."""

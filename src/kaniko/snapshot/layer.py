@@ -15,7 +15,7 @@ from kaniko.fs.diff import ChangeSet
 from kaniko.fs.tarwrite import TarEntry, write_layer_tar
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
-from kaniko.oci.streams import LayerSpooler
+from kaniko.oci.streams import LayerSpooler, WatchFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class LayerOptions:
     oci: bool = False
     reproducible: bool = False
     epoch: int = 0  # the time of every entry with reproducible (SOURCE_DATE_EPOCH, else 0)
+    watch: WatchFactory | None = None  # told how each spool file grows (early push)
 
 
 def tar_entries(changes: ChangeSet) -> list[TarEntry]:
@@ -46,7 +47,11 @@ def write_layer(root: str, changes: ChangeSet, options: LayerOptions) -> FileLay
         raise ValueError("writing a snapshot layer needs a spool directory")
     os.makedirs(options.spool_dir, exist_ok=True)
     with LayerSpooler(
-        options.spool_dir, options.compression, options.level, oci=options.oci
+        options.spool_dir,
+        options.compression,
+        options.level,
+        oci=options.oci,
+        watch=options.watch,
     ) as spooler:  # removes the spool file if writing fails
         write_layer_tar(
             root,

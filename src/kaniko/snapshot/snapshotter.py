@@ -24,6 +24,7 @@ from kaniko.fs.diff import SNAPSHOT_MODES, ChangeSet, SnapshotMode, diff
 from kaniko.fs.inventory import IgnoreFn, Inventory
 from kaniko.oci.image import FileLayer
 from kaniko.oci.mediatypes import Compression
+from kaniko.oci.streams import WatchFactory
 from kaniko.snapshot.layer import LayerOptions, write_layer
 from kaniko.snapshot.paths import update_paths
 
@@ -44,6 +45,7 @@ class Snapshotter:
         oci: bool = False,
         epoch: int = 0,
         single_snapshot: bool = False,
+        watch: WatchFactory | None = None,
     ) -> None:
         if mode not in SNAPSHOT_MODES:
             raise UsageError(f"--snapshot-mode: unknown mode {mode!r} (want full, redo or time)")
@@ -58,6 +60,7 @@ class Snapshotter:
             oci=oci,
             reproducible=reproducible,
             epoch=epoch,
+            watch=watch,
         )
         self._inventory: Inventory | None = None
 
@@ -112,6 +115,11 @@ class Snapshotter:
         if self.single_snapshot:
             return self.take() if last else ChangeSet()
         return self.take() if paths is None else self.take_paths(paths)
+
+    def absorb(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Take ``paths``, put into the root by something other than a step (layers a
+        cache served), as part of the root: no later layer holds them for that."""
+        self.take_paths(paths)
 
     def layer(self, changes: ChangeSet) -> FileLayer | None:
         """``changes`` written as one spooled layer, or ``None`` for an empty change set."""

@@ -26,7 +26,9 @@ Semantics are BuildKit's (see :mod:`.sources`, :mod:`.tree`, :mod:`.dest`, :mod:
 * ``--parents`` keeps each source's path below the ``/./`` pivot (or the root);
   ``--exclude`` leaves out matching entries (and matching wildcard matches);
 * ADD extracts local tar archives (``--unpack=false`` prevents it; ``--unpack=true``
-  also extracts a downloaded one) and downloads http(s) URLs.
+  also extracts a downloaded one), downloads http(s) URLs and checks git repositories
+  out (:mod:`.gitsource`; ``--keep-git-dir`` keeps ``.git``, ``--checksum`` names the
+  commit).
 
 ``user`` (the stage's USER) is accepted but never used: Docker does not apply USER to
 COPY/ADD ownership.
@@ -49,8 +51,8 @@ import httpx
 from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body
-from kaniko.errors import BuildError, FilesystemError, NotSupportedYet
-from kaniko.executor.steps import archive, fetch
+from kaniko.errors import BuildError, FilesystemError
+from kaniko.executor.steps import archive, fetch, gitsource
 from kaniko.executor.steps.chmod import parse_chmod
 from kaniko.executor.steps.dest import Dest
 from kaniko.executor.steps.entry_meta import Meta, Policy
@@ -77,13 +79,14 @@ class CopySource:
 class _Item:
     """One thing to place: a found entry, a --parents tree, a heredoc or a download."""
 
-    kind: str  # "found", "parents", "heredoc", "url"
+    kind: str  # "found", "parents", "heredoc", "url", "tree" (a git checkout)
     found: Found | None = None
     include: PatternMatcher | None = None
     include_parts: tuple[str, ...] = ()
     name: str = ""
     data: bytes = b""
     download: fetch.Download | None = None
+    path: str = ""  # "tree": the host directory whose contents are copied
     source: int = 0  # which source argument it came from: hard links never cross two
 
 
@@ -112,7 +115,7 @@ def copy_step(
     dest_path = posixpath.join("/", workdir or "/", instr.dest)
     dir_syntax = instr.dest.endswith("/") or instr.dest in ("", ".")
     link = instr.link and not instr.chmod
-    downloads = any(fetch.is_url(src) for src in instr.sources)
+    downloads = any(fetch.is_url(src) or fetch.is_git(src) for src in instr.sources)
     spool = tempfile.TemporaryDirectory(prefix="kaniko-add-") if downloads else nullcontext("")
     with spool as tmp:
         items = _plan(instr, root, exclude, tmp, http)
@@ -143,17 +146,16 @@ def _validate(instr: Copy | Add) -> None:
     for src in instr.sources:
         if isinstance(instr, Copy) and (fetch.is_url(src) or fetch.is_git(src)):
             raise BuildError(f"COPY {src}: source can't be a URL or git repository for COPY")
-        if fetch.is_git(src):
-            raise NotSupportedYet(f"ADD {src}: git sources are not supported yet")
-    if isinstance(instr, Add):
-        if instr.keep_git_dir:
-            raise NotSupportedYet("ADD --keep-git-dir: git sources are not supported yet")
-        if instr.checksum:
-            if len(instr.sources) + len(instr.contents) != 1:
-                raise BuildError(f"{keyword}: checksum can't be specified for multiple sources")
-            if not fetch.is_url(instr.sources[0] if instr.sources else ""):
-                raise BuildError(f"{keyword}: checksum requires HTTP(S) or Git sources")
+    if isinstance(instr, Add) and instr.checksum:
+        if len(instr.sources) + len(instr.contents) != 1:
+            raise BuildError(f"{keyword}: checksum can't be specified for multiple sources")
+        source = instr.sources[0] if instr.sources else ""
+        if fetch.is_git(source):
+            gitsource.parse_checksum(instr.checksum)
+        elif fetch.is_url(source):
             fetch.parse_checksum(instr.checksum, keyword)
+        else:
+            raise BuildError(f"{keyword}: checksum requires HTTP(S) or Git sources")
 
 
 def _plan(
@@ -167,7 +169,14 @@ def _plan(
     keyword = instr.keyword
     items: list[_Item] = []
     for index, src in enumerate(instr.sources):
-        if fetch.is_url(src):
+        if isinstance(instr, Add) and fetch.is_git(src):
+            scratch = os.path.join(tmp, f"git-{index}")
+            os.mkdir(scratch)
+            tree = gitsource.checkout(
+                src, Path(scratch), keep_git_dir=instr.keep_git_dir, checksum=instr.checksum
+            )
+            items.append(_Item("tree", path=str(tree), source=index))
+        elif fetch.is_url(src):
             checksum = None
             if isinstance(instr, Add) and instr.checksum:
                 checksum = fetch.parse_checksum(instr.checksum, keyword)
@@ -226,6 +235,12 @@ def _place(
     owner: tuple[int, int] | None,
 ) -> None:
     label = f"{instr.keyword} {item.found.real if item.found else item.name}"
+    if item.kind == "tree":
+        st = os.lstat(item.path)
+        dest.make_parents(posixpath.dirname(target))
+        top = dest.directory(target, Meta.of(item.path, st), top=True)
+        copy_tree(dest, item.path, top, Filters())
+        return
     if item.kind in ("heredoc", "url"):
         now = time.time_ns()
         if item.kind == "heredoc":

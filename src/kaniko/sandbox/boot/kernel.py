@@ -1,10 +1,10 @@
 """The Linux system calls the RUN init needs that Python 3.11's ``os`` module lacks.
 
-``unshare``, ``mount``, ``umount2``, ``pivot_root``, ``sethostname``, ``prctl``, ``capset``
-and loading a seccomp filter, through :mod:`ctypes` on the C library already mapped into
-the process. Every wrapper raises :class:`OSError` with the call's ``errno`` on failure.
-Standard library only: this module runs in the init (see the package docs) and is also
-imported by the tests.
+``unshare``, ``mount``, ``umount2``, ``pivot_root``, ``sethostname``, ``prctl``, ``capset``,
+loading a seccomp filter and bringing a new network namespace's loopback up, through
+:mod:`ctypes` on the C library already mapped into the process. Every wrapper raises
+:class:`OSError` with the call's ``errno`` on failure. Standard library only: this module
+runs in the init (see the package docs) and is also imported by the tests.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
@@ -165,3 +166,21 @@ def load_seccomp(program: bytes) -> None:
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), "seccomp")
+
+
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+_IFREQ = "16sH22x"  # struct ifreq: the name, then ifr_flags in a 24-byte union
+
+
+def loopback_up() -> None:
+    """Bring the loopback interface of this network namespace up (a new one starts down)."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack(_IFREQ, b"lo", 0)
+        flags = struct.unpack(_IFREQ, fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))

@@ -13,6 +13,7 @@ plan kaniko prepared (mount points already resolved inside the root and created,
    ``/dev/shm``, the copies of ``resolv.conf`` and ``hosts``;
 4. runc's masked paths (``/dev/null`` over a file, an empty read-only tmpfs over a
    directory) and read-only paths (a read-only bind of themselves);
+4b. the step's own ``RUN --mount`` mounts (:mod:`usermounts`);
 5. ``pivot_root(".", ".")`` and a lazy unmount of the old root, which is then reachable
    from no path: a ``chroot`` inside the RUN cannot climb out of the new ``/``.
 
@@ -31,9 +32,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 try:
-    from . import kernel
+    from . import kernel, usermounts
 except ImportError:  # run as the init program: this directory is sys.path[0]
     import kernel  # type: ignore[no-redef,import-not-found]
+    import usermounts  # type: ignore[no-redef,import-not-found]
 
 _PROC_FLAGS = kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC
 _SYS_FLAGS = kernel.MS_RDONLY | _PROC_FLAGS
@@ -81,6 +83,8 @@ def enter(plan: dict[str, Any]) -> None:
         target = plan.get(base)
         if target:
             _read_only(f"{target}/{rel}")
+    if plan.get("user"):
+        usermounts.mount_all(plan["user"])
     _pivot(root)
 
 

@@ -20,9 +20,11 @@ When C exits, I exits with its status and the kernel kills the rest of the pid
 namespace; K kills whatever is left below it (orphans are reparented to K, the
 subreaper) and exits with the same status. SIGTERM to K ends the RUN early (exit 143).
 A failure before C execs is written to the status pipe (fd 3, close-on-exec) as
-``kind NUL message``: ``nomount`` (fall back to a plain chroot), ``nochroot`` or
-``setup``. A command that cannot be executed is reported on the output as Docker does,
-with status 127 (not found) or 126 (not executable).
+``kind NUL message``: ``nomount`` (fall back to a plain chroot), ``nooverlay`` (a ``rw``
+bind mount's overlay refused: retry with a copy), ``nonet`` (no private network
+namespace for ``RUN --network=none``), ``nochroot`` or ``setup``. A command that cannot
+be executed is reported on the output as Docker does, with status 127 (not found) or 126
+(not executable).
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 try:
-    from . import kernel, rootfs
+    from . import kernel, rootfs, usermounts
 except ImportError:  # run as the init program: this directory is sys.path[0]
     import kernel  # type: ignore[no-redef,import-not-found]
     import rootfs  # type: ignore[no-redef,import-not-found]
+    import usermounts  # type: ignore[no-redef,import-not-found]
 
 SETUP_FAILED = 125
 STATUS_FD = 3
@@ -73,6 +76,8 @@ def _guarded(fd: list[int], body: Callable[[], None]) -> NoReturn:
         kind, message = failure.kind, str(failure)
     except rootfs.MountsRefused as refused:
         kind, message = "nomount", str(refused)
+    except usermounts.OverlayRefused as refused:
+        kind, message = "nooverlay", str(refused)
     except BaseException as error:
         kind, message = "setup", str(error) or type(error).__name__
     else:
@@ -88,7 +93,17 @@ def _default_signals() -> None:
 
 
 def _enter_namespaces(config: dict[str, Any]) -> int:
-    """Unshare the pid, UTS and IPC namespaces as permitted; the flags that took effect."""
+    """Unshare the pid, UTS and IPC namespaces as permitted; the flags that took effect.
+
+    ``RUN --network=none`` needs a network namespace of its own (only loopback, brought
+    up): where that is refused the step fails (``nonet``), it never runs with the network.
+    """
+    if config.get("network") == "none":
+        try:
+            kernel.unshare(kernel.CLONE_NEWNET)
+            kernel.loopback_up()
+        except OSError as error:
+            raise ChildFailure("nonet", str(error)) from error
     private = kernel.CLONE_NEWUTS | kernel.CLONE_NEWIPC
     attempts = (kernel.CLONE_NEWPID | private, private) if config["mode"] == "full" else (private,)
     for flags in attempts:

@@ -1,0 +1,77 @@
+"""Layers uploaded while they are written; a registry that refuses leaves them to the push."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kaniko.executor.earlypush import CHUNK, PIECE, EarlyPush, _read
+from kaniko.oci.streams import LayerSpooler
+from kaniko.options import RegistryOptions
+from kaniko.refs.reference import Reference
+from kaniko.registry.keychain import Keychain
+from kaniko.registry.transport import Transport
+from tests.lab.faultproxy import FaultProxy, Rule
+from tests.lab.registry import Registry
+
+DATA = os.urandom(3 * CHUNK + 12345)  # several chunks, incompressible
+
+
+def spool(directory: Path, early: EarlyPush, data: bytes = DATA) -> Path:
+    with LayerSpooler(directory, "gzip", watch=early.watch) as spooler:
+        for start in range(0, len(data), 1 << 20):
+            spooler.write(data[start : start + (1 << 20)])
+        layer = spooler.finish()
+    return Path(str(layer.digest))
+
+
+def has_blob(registry_url: str, repo: str, digest: str) -> bool:
+    return httpx.head(f"{registry_url}/v2/{repo}/blobs/{digest}").status_code == 200
+
+
+def test_a_layer_is_in_the_registry_when_the_push_starts(
+    tmp_path: Path, registry_plain: Registry
+) -> None:
+    with Transport(RegistryOptions(), Keychain([])) as transport:
+        early = EarlyPush(transport, Reference.parse(f"{registry_plain.host}/early/ok:1"))
+        digest = str(spool(tmp_path, early))
+        assert early.wait() == 1
+    assert has_blob(registry_plain.url, "early/ok", digest)
+
+
+def test_a_refused_chunked_upload_is_left_to_the_push(
+    tmp_path: Path, registry_plain: Registry
+) -> None:
+    with (
+        FaultProxy(registry_plain.host) as proxy,
+        Transport(RegistryOptions(), Keychain([])) as transport,
+    ):
+        refusal = proxy.add(Rule("PATCH", "/blobs/uploads/", "status", status=405, times=100))
+        early = EarlyPush(transport, Reference.parse(f"{proxy.host}/early/refused:1"))
+        digest = str(spool(tmp_path, early))
+        assert early.wait() == 0  # no exception: the push uploads it as usual
+        assert refusal.hit.is_set()
+    assert not has_blob(registry_plain.url, "early/refused", digest)
+
+
+def test_an_aborted_layer_is_not_uploaded(tmp_path: Path, registry_plain: Registry) -> None:
+    with Transport(RegistryOptions(), Keychain([])) as transport:
+        early = EarlyPush(transport, Reference.parse(f"{registry_plain.host}/early/gone:1"))
+        spooler = LayerSpooler(tmp_path, "gzip", watch=early.watch)
+        spooler.write(DATA)
+        spooler.abort()
+        assert early.wait() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chunk_is_read_from_the_spool_in_pieces_when_sent(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    path.write_bytes(DATA)
+    pieces = list(_read(path, CHUNK, CHUNK))
+    assert max(len(piece) for piece in pieces) <= PIECE  # never a whole chunk in memory
+    assert b"".join(pieces) == DATA[CHUNK : 2 * CHUNK]
+    with pytest.raises(OSError, match="ended early"):
+        list(_read(path, len(DATA) - 10, 20))
