@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kaniko.dockerfile.commands import Add, Copy
-from kaniko.errors import BuildError, NotSupportedYet
+from kaniko.errors import BuildError
 from tests.executor.helpers import add, cp, doc, make_context, make_root, run
 
 
@@ -113,14 +113,12 @@ def test_file_cannot_replace_directory(ctx: Path, tmp_path: Path) -> None:
         run(cp("a.txt", "/d/"), ctx, root)
 
 
-def test_git_sources_not_supported(ctx: Path, tmp_path: Path) -> None:
+def test_unreachable_git_source_is_one_line_naming_it(ctx: Path, tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    with pytest.raises(NotSupportedYet, match="git sources"):
-        run(add("https://github.com/moby/buildkit.git", "/src"), ctx, root)
-    with pytest.raises(NotSupportedYet, match="git sources"):
-        run(add("git@github.com:moby/buildkit.git", "/src"), ctx, root)
-    with pytest.raises(NotSupportedYet, match="keep-git-dir"):
-        run(add("a.txt", "/src", keep_git_dir=True), ctx, root)
+    with pytest.raises(BuildError, match=r"^ADD: http://127\.0\.0\.1:9/repo\.git: ") as e:
+        run(add("http://127.0.0.1:9/repo.git", "/src"), ctx, root)
+    assert "\n" not in str(e.value)
+    assert not (root / "src").exists()
 
 
 def test_symlink_loop_is_a_clear_error(ctx: Path, tmp_path: Path) -> None:
