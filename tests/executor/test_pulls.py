@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 import pytest
 
@@ -17,6 +17,7 @@ from kaniko.executor.pulls import BlobPulls, PullAhead, shared_layers
 from kaniko.executor.workspace import Extractor, Workspace
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
+from kaniko.oci.digest import Digest
 from kaniko.oci.image import BytesLayer, FileLayer, Image
 from kaniko.oci.platform import Platform
 from tests.lab.images import DOCKER_LAYER, busybox_rootfs, layer_from_dir, tar_of_dir
@@ -27,10 +28,12 @@ class SlowLayer(BytesLayer):
 
     opens: int = 0
     pause: float = 0.0
+    opened: ClassVar[list[str]] = []  # the digests opened, in order
 
     @contextlib.contextmanager
     def open_compressed(self) -> Iterator[BinaryIO]:
         type(self).opens += 1
+        type(self).opened.append(str(self.digest))
         yield _Trickle(self.data, self.pause)
 
 
@@ -63,6 +66,7 @@ def _layer(blob: bytes, pause: float = 0.0) -> SlowLayer:
     plain = BytesLayer.from_blob(blob, DOCKER_LAYER)
     layer = SlowLayer(plain.data, plain.media_type, plain.diff_id)
     SlowLayer.opens, SlowLayer.pause = 0, pause
+    SlowLayer.opened.clear()
     return layer
 
 
@@ -202,3 +206,33 @@ def test_shared_layers() -> None:
     assert [x.digest for x in shared_layers([_image(one, two), _image(one, three)])] == [one.digest]
     assert shared_layers([_image(one, two)]) == []
     assert [x.digest for x in shared_layers([_image(one, two)] * 2)] == [one.digest, two.digest]
+
+
+def test_two_extractions_prefetch_a_later_layer_once(tmp_path: Path, blob: bytes) -> None:
+    """Extractions of one image at once: the layers after the first are prefetched by one
+    of them (its claim), the other waits for that download; no partial file is left."""
+    ws = Workspace.create(str(tmp_path / "k"))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "hello.txt").write_text("hello\n")
+    first = _layer(layer_from_dir(extra))
+    second = SlowLayer(*_parts(blob))
+    SlowLayer.pause = 0.002
+    image = _image(first, second)
+    extractor = Extractor(ws)  # one BlobPulls for the build
+    roots = [ws.new_root(f"stage-{n}") for n in range(2)]
+    threads = [threading.Thread(target=extractor.extract, args=(image, r)) for r in roots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SlowLayer.opened.count(str(second.digest)) == 1
+    assert tar_of_dir(roots[0]) == tar_of_dir(roots[1])
+    assert (roots[1] / "bin" / "busybox").is_file() and (roots[1] / "hello.txt").is_file()
+    assert _leftovers(ws.blobs) == [] and not list(ws.blobs.glob("*.prefetch"))
+    ws.remove()
+
+
+def _parts(blob: bytes) -> tuple[bytes, str, Digest]:
+    plain = BytesLayer.from_blob(blob, DOCKER_LAYER)
+    return plain.data, plain.media_type, plain.diff_id
