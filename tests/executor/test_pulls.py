@@ -7,7 +7,7 @@ import gzip
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
@@ -77,6 +77,15 @@ def _image(*layers: object) -> Image:
     return image
 
 
+def at_once(work: Callable[..., object], calls: list[tuple[object, ...]]) -> None:
+    """Run ``work(*args)`` for each of ``calls``, each in a thread, all at once."""
+    threads = [threading.Thread(target=work, args=args) for args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def _leftovers(blobs: Path) -> list[str]:
     return [p.name for p in blobs.iterdir() if p.name.endswith(".partial")]
 
@@ -132,11 +141,7 @@ def test_two_extractions_of_one_layer_at_once(tmp_path: Path, blob: bytes) -> No
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=extract, args=(root,)) for root in roots]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(extract, [(root,) for root in roots])
     assert errors == []
     expected = tar_of_dir(roots[0])
     assert tar_of_dir(roots[1]) == expected
@@ -170,11 +175,7 @@ def test_two_stages_from_one_image_pull_its_layer_once(tmp_path: Path, blob: byt
     ahead = PullAhead(lambda: [], ws.blobs, pulls, first=shared_layers([image, image]))
     extractor = Extractor(ws, pulls=pulls)
     roots = [ws.new_root(f"stage-{n}") for n in range(2)]
-    threads = [threading.Thread(target=extractor.extract, args=(image, r)) for r in roots]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(extractor.extract, [(image, root) for root in roots])
     ahead.close()
     assert SlowLayer.opens == 1
     assert tar_of_dir(roots[0]) == tar_of_dir(roots[1])
@@ -221,11 +222,7 @@ def test_two_extractions_prefetch_a_later_layer_once(tmp_path: Path, blob: bytes
     image = _image(first, second)
     extractor = Extractor(ws)  # one BlobPulls for the build
     roots = [ws.new_root(f"stage-{n}") for n in range(2)]
-    threads = [threading.Thread(target=extractor.extract, args=(image, r)) for r in roots]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(extractor.extract, [(image, root) for root in roots])
     assert SlowLayer.opened.count(str(second.digest)) == 1
     assert tar_of_dir(roots[0]) == tar_of_dir(roots[1])
     assert (roots[1] / "bin" / "busybox").is_file() and (roots[1] / "hello.txt").is_file()
