@@ -45,6 +45,7 @@ from kaniko.executor.bases import RemoteBases
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.outputs import write_outputs
+from kaniko.executor.platforms import require_emulation
 from kaniko.executor.stage import StageOptions, StageRoots, build_stages
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
 from kaniko.images import mutate
@@ -219,12 +220,15 @@ def stage_roots(
     parts: StageParts,
     source: Source,
     bases: RemoteBases,
-) -> Iterator[StageRoots]:
+    name: str = "",
+) -> Iterator[DirectoryRoots]:
     """Where the stages keep their roots: directories of the workspace, or ``/``; closed
-    (``--cleanup``: ``/`` wiped) at the end."""
+    (``--cleanup``: ``/`` wiped) at the end. ``name`` tells the roots of one platform of
+    a multi-platform build apart (their kept in-place stages go to ``stages/<name>``)."""
     context, matcher = source.context, source.dockerignore()
-    roots: StageRoots
+    roots: DirectoryRoots
     if isolation == "inplace":
+        stages = Path(options.kaniko_dir) / "stages"
         roots = InplaceBuild(
             parts,
             plan,
@@ -232,6 +236,7 @@ def stage_roots(
             matcher=matcher,
             images=bases,
             kaniko_dir=options.kaniko_dir,
+            stages_dir=stages / name if name else None,
         )
     else:
         roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
@@ -299,6 +304,10 @@ def build(
     is closed at the end, in reverse order.
     """
     environ = os.environ if environ is None else environ
+    if options.platforms:  # several target platforms: one index (issue 15)
+        from kaniko.executor.platforms import build_platforms
+
+        return build_platforms(options, environ=environ, progress=progress)
     with ExitStack() as opened:
         materials = opened.enter_context(collecting(Materials()))
         started = datetime.now(UTC)
@@ -309,6 +318,7 @@ def build(
         transport = opened.enter_context(Transport(options.registry))
         bases = RemoteBases(transport, options.registry)
         plan = plan_build(options, source.dockerfile, bases, environ)
+        require_emulation(plan, source.display)
         check_destinations(options.output, destinations, transport)
         created = creation_time(options.output)
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
