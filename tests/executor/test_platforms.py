@@ -1,0 +1,184 @@
+"""Multi-platform builds without a registry: plans per platform, shared stages, the index.
+
+End to end against registries, buildah and crun: tests/e2e/test_multiplatform.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from kaniko.dockerfile.parser import parse
+from kaniko.errors import BuildError
+from kaniko.executor.executor import build
+from kaniko.executor.platforms import require_emulation, stage_keys
+from kaniko.images import mutate
+from kaniko.images.empty import scratch
+from kaniko.images.index import platform_index
+from kaniko.oci import mediatypes as mt
+from kaniko.oci.platform import Platform
+from kaniko.options import BuildOptions, OutputOptions
+from kaniko.plan import make_plan
+
+AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64")
+ARMV7 = Platform("linux", "arm", "v7")
+
+CROSS = """\
+FROM --platform=$BUILDPLATFORM scratch AS tools
+COPY a /a
+FROM --platform=$BUILDPLATFORM scratch AS builder
+ARG TARGETARCH
+COPY a /a-$TARGETARCH
+FROM --platform=$BUILDPLATFORM tools AS more
+COPY a /b
+FROM scratch
+ARG TARGETARCH
+COPY --from=tools /a /from-tools
+COPY --from=builder /a-$TARGETARCH /from-builder
+COPY --from=more /b /from-more
+"""
+
+
+def _plan(text: str, target: Platform):  # type: ignore[no-untyped-def]
+    return make_plan(
+        parse(text, path="Dockerfile"), build_args={}, platform=target, build_platform=AMD64
+    )
+
+
+def test_stages_that_do_not_depend_on_the_target_have_the_same_key() -> None:
+    one, two = stage_keys(_plan(CROSS, AMD64)), stage_keys(_plan(CROSS, ARM64))
+    assert one[0] == two[0]  # tools: $BUILDPLATFORM, reads no TARGET* arg
+    assert one[1] != two[1]  # builder: declares TARGETARCH
+    assert one[2] == two[2]  # more: on tools, the same
+    assert one[3] != two[3]  # the final stage is the target's
+
+
+def test_a_stage_on_a_per_target_stage_is_per_target() -> None:
+    text = (
+        "FROM --platform=$BUILDPLATFORM scratch AS a\nARG TARGETOS\nCOPY x /x-$TARGETOS\n"
+        "FROM --platform=$BUILDPLATFORM a AS b\nCOPY x /y\n"
+    )
+    one, two = stage_keys(_plan(text, AMD64)), stage_keys(_plan(text, ARMV7))
+    assert one[0] == two[0]  # TARGETOS is linux for both
+    text = text.replace("TARGETOS", "TARGETVARIANT")
+    one, two = stage_keys(_plan(text, AMD64)), stage_keys(_plan(text, ARMV7))
+    assert one[0] != two[0] and one[1] != two[1]  # b is on a, which differs
+
+
+def _binfmt(tmp_path: Path) -> Path:
+    directory = tmp_path / "binfmt"
+    directory.mkdir()
+    (directory / "status").write_text("enabled\n")
+    return directory
+
+
+def test_a_foreign_run_without_a_handler_is_refused_naming_the_line(tmp_path: Path) -> None:
+    plan = _plan("FROM scratch\nCOPY a /a\n\nRUN true\n", ARM64)
+    with pytest.raises(BuildError) as info:
+        require_emulation(plan, "Dockerfile", _binfmt(tmp_path))
+    message = str(info.value)
+    assert message.startswith(
+        "Dockerfile:4: RUN for linux/arm64 on this linux/amd64 host: no binfmt_misc handler"
+    ) or message.startswith("Dockerfile:4: RUN for linux/arm64 on this linux/arm64")
+    assert "qemu-user-static" in message and "\n" not in message
+
+
+def test_copy_only_and_native_stages_need_no_emulation(tmp_path: Path) -> None:
+    directory = _binfmt(tmp_path)
+    require_emulation(_plan("FROM scratch\nCOPY a /a\nENV A=1\n", ARM64), "D", directory)
+    text = "FROM --platform=$BUILDPLATFORM scratch\nRUN true\n"
+    if Platform.host().architecture == "amd64":
+        require_emulation(_plan(text, ARM64), "D", directory)
+
+
+def test_unreadable_binfmt_misc_warns_and_lets_the_kernel_decide(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plan = _plan("FROM scratch\nRUN true\n", Platform("linux", "s390x"))
+    require_emulation(plan, "D", tmp_path / "not-mounted")
+    assert "binfmt_misc cannot be read" in caplog.text
+
+
+def test_the_index_is_a_docker_list_of_docker_images_else_oci() -> None:
+    docker = [(scratch(AMD64), AMD64), (scratch(ARM64), ARM64)]
+    index = platform_index(docker)
+    assert index.media_type == mt.DOCKER_MANIFEST_LIST
+    document = json.loads(index.raw_manifest())
+    assert document["mediaType"] == mt.DOCKER_MANIFEST_LIST
+    assert [m["platform"]["architecture"] for m in document["manifests"]] == ["amd64", "arm64"]
+    mixed = [(scratch(AMD64), AMD64), (mutate.with_media_types(scratch(ARMV7), oci=True), ARMV7)]
+    index = platform_index(mixed)
+    assert index.media_type == mt.OCI_INDEX
+    entries = json.loads(index.raw_manifest())["manifests"]
+    assert {m["mediaType"] for m in entries} == {mt.OCI_MANIFEST}
+    assert entries[1]["platform"] == {"architecture": "arm", "os": "linux", "variant": "v7"}
+
+
+def test_a_two_platform_build_shares_build_platform_stages_and_writes_the_index(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a").write_text("a\n")
+    (ctx / "Dockerfile").write_text(CROSS)
+    out = tmp_path / "out"
+    options = BuildOptions(
+        dockerfile=str(ctx / "Dockerfile"),
+        context=str(ctx),
+        platform=AMD64,
+        platforms=(AMD64, ARM64),
+        kaniko_dir=str(tmp_path / "kaniko"),
+        output=OutputOptions(
+            no_push=True,
+            tar_path=str(out / "image.tar"),
+            oci_layout_path=str(out / "layout"),
+            digest_file=str(out / "digest"),
+        ),
+    )
+    caplog.set_level(logging.INFO, logger="kaniko")
+    result = build(options)
+    assert result.index is not None and len(result.index.images()) == 2
+    built = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Building stage")]
+    assert [m.split(" for ")[0] for m in built] == [
+        "Building stage 0 (tools)",
+        "Building stage 1 (builder)",
+        "Building stage 2 (more)",
+        "Building stage 3",
+        "Building stage 1 (builder)",
+        "Building stage 3",
+    ]
+    assert (out / "digest").read_text() == str(result.digest)
+    layout = json.loads((out / "layout" / "index.json").read_text())
+    assert [m["digest"] for m in layout["manifests"]] == [str(result.digest)]
+    with tarfile.open(out / "image.tar") as archive:
+        names = set(archive.getnames())
+        top = json.load(archive.extractfile("index.json"))  # type: ignore[arg-type]
+    assert top["manifests"][0]["digest"] == str(result.digest)
+    for image, arch in zip(result.index.images(), ("amd64", "arm64"), strict=True):
+        assert f"blobs/sha256/{image.digest().hex}" in names
+        assert image.config().architecture == arch
+        files = _files(out / "layout", image)
+        assert files == {
+            "from-tools": b"a\n",
+            "from-builder": b"a\n",
+            "from-more": b"a\n",
+        }
+
+
+def _files(layout: Path, image) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """The regular files of ``image``'s layers, read from the OCI layout it was written to
+    (the build's spool is gone with its workspace)."""
+    found = {}
+    for desc in image.manifest().layers:
+        blob = layout / "blobs" / "sha256" / desc.digest.hex
+        with tarfile.open(blob, mode="r:*") as tar:
+            for member in tar:
+                if member.isfile():
+                    data = tar.extractfile(member)
+                    found[member.name.lstrip("./")] = data.read() if data else b""
+    return found
