@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ from tests.lab.foreign import (
     push_multiarch,
     require_emulation,
 )
+from tests.lab.images import BuiltImage
 from tests.lab.oracle import buildah_build, strip_run_placeholders
 from tests.lab.registry import Registry
 from tests.lab.tools import require_tool
@@ -86,21 +88,34 @@ APT_NOISE = {
 }
 
 
+@dataclass(frozen=True)
+class Bases:
+    """A multi-platform base pushed to the lab registry: its index, and each platform's
+    image by digest (what buildah's RUN placeholders are told apart from)."""
+
+    index: str
+    images: dict[Platform, str]
+
+
+def _push(registry: Registry, repo: str, tag: str, images: list[tuple[BuiltImage, Platform]]):  # type: ignore[no-untyped-def]
+    push_multiarch(registry.url, repo, tag, images)
+    by_digest = {p: f"{registry.host}/{repo}@{image.digest}" for image, p in images}
+    return Bases(f"{registry.host}/{repo}:{tag}", by_digest)
+
+
 @pytest.fixture(scope="module")
-def multiarch_busybox(registry_plain: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
+def multiarch_busybox(registry_plain: Registry, tmp_path_factory: pytest.TempPathFactory) -> Bases:
     require_emulation(FOREIGN)
     root = tmp_path_factory.mktemp("busybox-roots")
     images = [(busybox_image(root / str(i), p), p) for i, p in enumerate(PLATFORMS)]
-    push_multiarch(registry_plain.url, "lab/busybox-multi", "latest", images)
-    return f"{registry_plain.host}/lab/busybox-multi:latest"
+    return _push(registry_plain, "lab/busybox-multi", "latest", images)
 
 
 @pytest.fixture(scope="module")
-def multiarch_debian(registry_plain: Registry) -> str:
+def multiarch_debian(registry_plain: Registry) -> Bases:
     require_emulation(FOREIGN)
     images = [(debian_image(p), p) for p in PLATFORMS]
-    push_multiarch(registry_plain.url, "lab/debian-multi", "bookworm", images)
-    return f"{registry_plain.host}/lab/debian-multi:bookworm"
+    return _push(registry_plain, "lab/debian-multi", "bookworm", images)
 
 
 def _build(ctx: Path, ref: str, out: Path) -> str:
@@ -148,14 +163,20 @@ def _read_index(ref: str, digest: str, out: Path) -> dict[str, str]:
 
 
 def _compare_with_buildah(
-    ctx: Path, registry: Registry, ours: str, platform: Platform, repo: str, allow: dict
+    ctx: Path,
+    registry: Registry,
+    ours: str,
+    platform: Platform,
+    repo: str,
+    allow: dict,
+    base: str,
 ) -> None:
     theirs = buildah_build(ctx, "Dockerfile", registry=registry, repo_tag=f"{repo}:buildah",
                            platform=str(platform))  # fmt: skip
     our_config = image_config(ours)
     their_config = image_config(theirs)
     assert our_config["architecture"] == their_config["architecture"] == platform.architecture
-    their_tree = strip_run_placeholders(flatten(theirs), None)
+    their_tree = strip_run_placeholders(flatten(theirs), flatten(base))
     problems = compare_trees(flatten(ours), their_tree, allow=allow, labels=("kaniko", "buildah"))
     problems += compare_configs(
         our_config.get("config") or {},
@@ -169,12 +190,12 @@ def _compare_with_buildah(
 def test_cross_compiling_multi_stage_build_for_two_platforms(
     tmp_path: Path,
     registry_plain: Registry,
-    multiarch_busybox: str,
+    multiarch_busybox: Bases,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text(CROSS.format(busybox=multiarch_busybox))
+    (ctx / "Dockerfile").write_text(CROSS.format(busybox=multiarch_busybox.index))
     ref = f"{registry_plain.host}/multi/cross:latest"
     caplog.set_level(logging.INFO, logger="kaniko")
     digest = _build(ctx, ref, tmp_path)
@@ -189,7 +210,8 @@ def test_cross_compiling_multi_stage_build_for_two_platforms(
         # as aarch64); BuildKit gives the build host's, as we do: the run below states it.
         wrong = "" if platform == HOST else "buildah's $BUILDPLATFORM is the target's"
         allow = {"/out": wrong, "/tools.txt": wrong} if wrong else {}
-        _compare_with_buildah(ctx, registry_plain, ours, platform, "multi/cross", allow)
+        base = multiarch_busybox.images[platform]
+        _compare_with_buildah(ctx, registry_plain, ours, platform, "multi/cross", allow, base)
         done = run_image(ours, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout == (
@@ -202,11 +224,11 @@ def test_cross_compiling_multi_stage_build_for_two_platforms(
 
 
 def test_apt_get_build_for_two_platforms(
-    tmp_path: Path, registry_plain: Registry, multiarch_debian: str
+    tmp_path: Path, registry_plain: Registry, multiarch_debian: Bases
 ) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text(APT.format(debian=multiarch_debian))
+    (ctx / "Dockerfile").write_text(APT.format(debian=multiarch_debian.index))
     ref = f"{registry_plain.host}/multi/apt:latest"
     started = time.monotonic()
     digest = _build(ctx, ref, tmp_path)
@@ -214,6 +236,7 @@ def test_apt_get_build_for_two_platforms(
     images = _read_index(ref, digest, tmp_path)
     for platform in PLATFORMS:
         ours = images[str(platform)]
-        _compare_with_buildah(ctx, registry_plain, ours, platform, "multi/apt", APT_NOISE)
+        base = multiarch_debian.images[platform]
+        _compare_with_buildah(ctx, registry_plain, ours, platform, "multi/apt", APT_NOISE, base)
         done = run_image(ours, timeout=120)
         assert (done.returncode, done.stdout) == (0, "hello from apt\n"), done.stderr
