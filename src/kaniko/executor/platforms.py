@@ -33,10 +33,9 @@ from typing import TYPE_CHECKING
 from kaniko.dockerfile.commands import Run
 from kaniko.errors import BuildError, ImageError, UsageError
 from kaniko.executor.filesystem import DirectoryRoots
-from kaniko.executor.stage import StageOptions, build_stage
+from kaniko.executor.stage import StageOptions, base_image, build_stage
 from kaniko.executor.workspace import Images
 from kaniko.images import mutate
-from kaniko.images.empty import scratch
 from kaniko.images.index import platform_index
 from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
@@ -190,12 +189,7 @@ def build_platform(
             built[stage.index] = hit.image
             continue
         log.info("Building stage %s for %s", stage.label, platform)
-        if stage.base == "scratch":
-            base = scratch(stage.platform)
-        elif isinstance(stage.base, int):
-            base = built[stage.base]
-        else:
-            base = images.image(stage.base, stage.platform)
+        base = base_image(stage, built, images)
         built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
         roots.finished(stage, built[stage.index])
         shared.add(keys[stage.index], Built(built[stage.index], roots, stage.index, platform))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -194,6 +194,16 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
     return build.image()
 
 
+def base_image(stage: Stage, built: Mapping[int, Image], images: Images) -> Image:
+    """The image ``stage`` starts from: ``scratch``, an earlier stage's (in ``built``) or
+    ``images``' image for the stage's platform."""
+    if stage.base == "scratch":
+        return scratch(stage.platform)
+    if isinstance(stage.base, int):
+        return built[stage.base]
+    return images.image(stage.base, stage.platform)
+
+
 def build_stages(
     plan: BuildPlan, roots: StageRoots, images: Images, opts: StageOptions
 ) -> dict[int, Image]:
@@ -202,12 +212,7 @@ def build_stages(
     built: dict[int, Image] = {}
     for stage in plan.stages:
         log.info("Building stage %s", stage.label)
-        if stage.base == "scratch":
-            base = scratch(stage.platform)
-        elif isinstance(stage.base, int):
-            base = built[stage.base]
-        else:
-            base = images.image(stage.base, stage.platform)
+        base = base_image(stage, built, images)
         built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
         roots.finished(stage, built[stage.index])
     return built
