@@ -15,7 +15,17 @@ import pytest
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import BuildError
 from kaniko.executor.executor import build
-from kaniko.executor.platforms import require_emulation, stage_keys
+from kaniko.executor.filesystem import DirectoryRoots
+from kaniko.executor.inplace import InplaceBuild
+from kaniko.executor.platforms import (
+    SharedStages,
+    build_platform,
+    platform_name,
+    require_emulation,
+    stage_keys,
+)
+from kaniko.executor.stage import StageOptions
+from kaniko.executor.workspace import Workspace
 from kaniko.images import mutate
 from kaniko.images.empty import scratch
 from kaniko.images.index import platform_index
@@ -23,6 +33,9 @@ from kaniko.oci import mediatypes as mt
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, OutputOptions
 from kaniko.plan import make_plan
+from kaniko.sandbox import chroot
+from tests.executor.helpers import OneBase, busybox_image, stage_parts
+from tests.lab.flatten import flatten_layers
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")
@@ -182,3 +195,68 @@ def _files(layout: Path, image) -> dict[str, bytes]:  # type: ignore[no-untyped-
                     data = tar.extractfile(member)
                     found[member.name.lstrip("./")] = data.read() if data else b""
     return found
+
+
+INPLACE = """\
+FROM --platform=$BUILDPLATFORM base AS tools
+RUN echo tools > /tools
+FROM base
+ARG TARGETARCH
+RUN echo $TARGETARCH > /arch
+COPY --from=tools /tools /tools
+"""
+
+
+@pytest.mark.parametrize("inplace", [True, False], ids=["inplace", "chroot"])
+def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
+    tmp_path: Path,
+    inplace: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In place, each platform's RUN stages take the root in turn: the shared stage is
+    kept out of it (moved to the first platform's stages directory) before the second
+    platform wipes it, and ``COPY --from`` there reads the kept tree. A directory stands
+    in for ``/``; every reference is the host's busybox (the sharing is under test here,
+    not emulation: tests/e2e/test_multiplatform.py runs arm64)."""
+    monkeypatch.setattr(chroot, "_refused", None)
+    caplog.set_level(logging.INFO, logger="kaniko")
+    base = busybox_image(tmp_path / "base", Platform.host())
+    bases = OneBase(base)
+    ws = Workspace.create(str(tmp_path / "kaniko"))
+    parts = stage_parts(ws)
+    context = tmp_path / "context"
+    context.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    shared = SharedStages()
+    finals = []
+    opened: list[DirectoryRoots] = []
+    try:
+        for target in (AMD64, ARM64):
+            plan = make_plan(
+                parse(INPLACE), build_args={}, platform=target, build_platform=AMD64, bases=bases
+            )
+            roots: DirectoryRoots
+            if inplace:
+                roots = InplaceBuild(
+                    parts, plan, context=context, matcher=None, images=bases,
+                    kaniko_dir=str(tmp_path / "kaniko"), root=root, mountinfo="",
+                    stages_dir=tmp_path / "stages" / platform_name(target),
+                )  # fmt: skip
+            else:
+                roots = DirectoryRoots(parts, context=context, matcher=None, images=bases)
+            opened.append(roots)
+            images = build_platform(plan, roots, bases, StageOptions(), shared, target)
+            final = images[plan.target_index]
+            finals.append(flatten_layers([Path(layer.path) for layer in final.layers()]))
+    finally:
+        for roots in reversed(opened):
+            roots.close()
+        ws.remove()
+    for tree, arch in zip(finals, ("amd64", "arm64"), strict=True):
+        assert tree["/arch"].data == f"{arch}\n".encode()
+        assert tree["/tools"].data == b"tools\n"
+    assert caplog.text.count("Building stage 0 (tools)") == 1
+    if inplace:
+        assert "Kept stage 0 (tools) in" in caplog.text
