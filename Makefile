@@ -39,6 +39,7 @@ demo-pod: $(STAMP) sysdeps
 
 bench: $(STAMP)
 	$(BIN)/python bench/fs.py
+	$(BIN)/python bench/cache_rebuild.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .demo

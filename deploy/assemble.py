@@ -24,10 +24,12 @@ in an in-place build ``/kaniko`` is the running executor and must not be written
   extension modules stripped, as wheels often carry megabytes of debug info). Every module
   is precompiled to an ``unchecked-hash`` .pyc in one process: valid whatever the files'
   mtimes (``--reproducible`` clamps them), and the same bytes on every build.
-- ``executor``: the entrypoint, a Python script whose ``#!PREFIX/bin/python3`` line the
-  kernel itself follows (binfmt_script); no shell is involved.
+- ``executor`` and ``warmer``: the entrypoints, Python scripts whose
+  ``#!PREFIX/bin/python3`` line the kernel itself follows (binfmt_script); no shell is
+  involved.
 
-Finally the staged ``executor version`` runs through the staged loader as a smoke test.
+Finally the staged ``executor version`` and ``warmer --help`` run through the staged loader
+as a smoke test.
 """
 
 from __future__ import annotations
@@ -83,13 +85,15 @@ BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc", "signin", "ecr", 
 DLOPENED = ("libgcc_s.so.1", "libseccomp.so.2")
 LAUNCHER = """\
 #!{python}
-# The kaniko executor: the kernel runs this file with the interpreter named above.
+# The kaniko {name}: the kernel runs this file with the interpreter named above.
 import sys
 
-from kaniko.cli.main import main
+from {module} import main
 
 sys.exit(main())
 """
+LAUNCHERS = {"executor": "kaniko.cli.main", "warmer": "kaniko.cli.warmer"}
+"""The entrypoints under PREFIX: the executor, and the warmer (``/kaniko/warmer``)."""
 _LDD_LINE = re.compile(r"^\s*(\S+)\s+=>\s+(\S+)\s+\(0x[0-9a-f]+\)\s*$")
 _LDD_MISSING = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$")
 
@@ -234,11 +238,13 @@ def compile_all(stdlib: Path, runtime: Path) -> None:
         print("assemble: some modules did not compile", flush=True)
 
 
-def smoke_test(staged: Path, python: Path, launcher: Path) -> None:
-    """Run the launcher with the staged loader and libraries: ``executor version``."""
+def smoke_test(staged: Path, python: Path, launcher: Path, word: str = "version") -> None:
+    """Run a launcher with the staged loader and libraries: ``executor version``,
+    ``warmer --help``."""
     loader = next(staged.glob("lib/ld-*.so*"))
     argv = [str(loader), "--library-path", str(staged / "lib"), str(python), str(launcher)]
-    subprocess.run([*argv, "version"], check=True)
+    quiet = subprocess.DEVNULL if word != "version" else None
+    subprocess.run([*argv, word], check=True, stdout=quiet)
 
 
 def assemble(root: Path, prefix: Path, site: Path) -> None:
@@ -258,10 +264,14 @@ def assemble(root: Path, prefix: Path, site: Path) -> None:
     libraries = copy_libraries([python, *elf_files(stdlib)], staged)
     print(f"assemble: {len(libraries)} libraries: {' '.join(libraries)}", flush=True)
     compile_all(stdlib, prefix / "lib" / STDLIB_NAME)
-    launcher = staged / "executor"
-    launcher.write_text(LAUNCHER.format(python=prefix / "bin" / "python3"))
-    launcher.chmod(0o755)
-    smoke_test(staged, python, launcher)
+    for name, module in LAUNCHERS.items():
+        launcher = staged / name
+        launcher.write_text(
+            LAUNCHER.format(python=prefix / "bin" / "python3", name=name, module=module)
+        )
+        launcher.chmod(0o755)
+    smoke_test(staged, python, staged / "executor")
+    smoke_test(staged, python, staged / "warmer", "--help")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,11 @@ from tests.lab.registry import Registry, start_registry
 from tests.lab.tokens import TokenService, User
 
 LAB_USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
+CACHE_USERS = {"carol": "carol-secret-pw", "dave": "dave-secret-pw"}
+"""Token-registry users of the layer-cache tests: carol may push (and pull) ``cache/*`` and
+nothing else, the cache's own robot account; dave may only pull there (a reader, as pull
+request builds are). The registry wants pull with every push, so no account can write
+without reading."""
 
 # No test may reach a cloud's metadata service (a link-local address, not loopback): the
 # credential chains of kaniko.cloud stop before it or are pointed at a closed local port.
@@ -60,17 +65,22 @@ def registry_basic(lab_dir, test_ca) -> Iterator[Registry]:
 @pytest.fixture(scope="session")
 def registry_token(lab_dir, test_ca) -> Iterator[Registry]:
     """HTTPS with Bearer tokens: alice pushes and pulls everything; bob only pulls;
-    anonymous users pull `public/*`."""
+    anonymous users pull `public/*`; carol and dave are the cache's (``CACHE_USERS``)."""
     service = TokenService(
         lab_dir,
         users={
             "alice": User(LAB_USERS["alice"], {"*": ("pull", "push")}),
             "bob": User(LAB_USERS["bob"], {"*": ("pull",)}),
+            "carol": User(CACHE_USERS["carol"], {"cache/*": ("pull", "push")}),
+            "dave": User(CACHE_USERS["dave"], {"cache/*": ("pull",)}),
         },
         anonymous={"public/*": ("pull",)},
     )
     registry = start_registry(
-        lab_dir / "token", tls_ca=test_ca, token_service=service, users=LAB_USERS
+        lab_dir / "token",
+        tls_ca=test_ca,
+        token_service=service,
+        users={**LAB_USERS, **CACHE_USERS},
     )
     yield registry
     registry.stop()

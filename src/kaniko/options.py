@@ -232,3 +232,23 @@ class BuildOptions:
     def build_arg_map(self) -> dict[str, str | None]:
         """The build args as a dict; a later ``--build-arg`` of the same name wins."""
         return dict(self.build_args)
+
+
+@dataclass(frozen=True)
+class WarmerOptions:
+    """Everything one warmer run needs (``kaniko warmer``, the ``warmer`` script).
+
+    ``images`` are the ``--image`` references; ``dockerfile`` a Dockerfile (path or
+    http(s) URL) whose base images are warmed too, its ARGs set by ``build_args``.
+    ``platform`` ``None`` means the host's.
+    """
+
+    images: tuple[str, ...] = ()
+    dockerfile: str = ""
+    build_args: tuple[tuple[str, str | None], ...] = ()
+    cache_dir: str = DEFAULT_CACHE_DIR
+    ttl: timedelta = DEFAULT_CACHE_TTL
+    force: bool = False
+    platform: Platform | None = None
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    log: LogOptions = field(default_factory=LogOptions)

@@ -64,7 +64,7 @@ DOCUMENTS = _documents()
 
 def test_there_are_manifests() -> None:
     kinds = sorted(doc["kind"] for _, doc in DOCUMENTS)
-    assert kinds == ["Job", "PersistentVolumeClaim", "Secret"]
+    assert kinds == ["Job", "Job", "PersistentVolumeClaim", "PersistentVolumeClaim", "Secret"]
 
 
 @pytest.mark.parametrize(("name", "document"), DOCUMENTS, ids=[n for n, _ in DOCUMENTS])
@@ -83,13 +83,24 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
     assert all((MANIFESTS / name).is_file() for name in listed)
 
 
-@pytest.fixture(scope="module")
-def job() -> client.V1Job:
-    (document,) = [doc for _, doc in DOCUMENTS if doc["kind"] == "Job"]
+def _job(name: str) -> client.V1Job:
+    (document,) = [doc for _, doc in DOCUMENTS if doc["metadata"]["name"] == name]
     return _model(document)
 
 
-def test_the_pod_asks_for_no_privilege(job: client.V1Job) -> None:
+@pytest.fixture(scope="module")
+def job() -> client.V1Job:
+    return _job("kaniko-build")
+
+
+@pytest.fixture(scope="module")
+def warmer_job() -> client.V1Job:
+    return _job("kaniko-warmer")
+
+
+@pytest.mark.parametrize("name", ["kaniko-build", "kaniko-warmer"])
+def test_the_pod_asks_for_no_privilege(name: str) -> None:
+    job = _job(name)
     pod = job.spec.template.spec
     assert not pod.host_network and not pod.host_pid and not pod.host_ipc
     assert all(volume.host_path is None for volume in pod.volumes)  # no Docker socket either
@@ -99,7 +110,7 @@ def test_the_pod_asks_for_no_privilege(job: client.V1Job) -> None:
     if context is not None:
         assert not context.privileged
         assert context.capabilities is None or not context.capabilities.add
-    assert pod.restart_policy == "Never" and job.spec.backoff_limit == 0
+    assert pod.restart_policy == "Never" and job.spec.backoff_limit <= 1
 
 
 def test_the_build_container_requests_resources(job: client.V1Job) -> None:
@@ -131,5 +142,30 @@ def test_the_args_parse_with_our_cli(job: client.V1Job) -> None:
     assert "auths" in json.loads(secret_document["stringData"][".dockerconfigjson"])
     volumes = {v.name: v for v in pod.volumes}
     claim = volumes[mounts[context].name].persistent_volume_claim
-    (pvc,) = [doc for _, doc in DOCUMENTS if doc["kind"] == "PersistentVolumeClaim"]
-    assert claim.claim_name == pvc["metadata"]["name"]
+    claims = [
+        doc["metadata"]["name"] for _, doc in DOCUMENTS if doc["kind"] == "PersistentVolumeClaim"
+    ]
+    assert claim.claim_name in claims
+
+
+def test_builds_read_the_cache_the_warmer_fills(job: client.V1Job, warmer_job) -> None:
+    """The warmer's arguments parse with our warmer's command line; it and the build mount
+    the one cache claim at their --cache-dir, and the build runs with --cache."""
+    from kaniko.cli.parser import parse_argv as parse
+    from kaniko.cli.warmer import WARMER, warmer_options
+
+    (warmer,) = warmer_job.spec.template.spec.containers
+    assert warmer.command == ["/kaniko/warmer"]
+    options = warmer_options(parse(warmer.args, "warmer", WARMER), {})
+    assert options.images and options.cache_dir == "/cache"
+    (builder,) = job.spec.template.spec.containers
+    build = build_options(parse_argv(builder.args, "executor"), {})
+    assert build.cache.enabled and build.cache.dir == options.cache_dir
+    claims = []
+    for each, container in ((warmer_job, warmer), (job, builder)):
+        (mount,) = [m for m in container.volume_mounts if m.mount_path == "/cache"]
+        assert not mount.read_only  # the warmer writes; builds keep layer indexes there
+        (volume,) = [v for v in each.spec.template.spec.volumes if v.name == mount.name]
+        claims.append(volume.persistent_volume_claim.claim_name)
+    (pvc,) = [doc for _, doc in DOCUMENTS if doc["metadata"]["name"] == claims[0]]
+    assert claims[0] == claims[1] and "ReadWriteMany" in pvc["spec"]["accessModes"]

@@ -102,9 +102,10 @@ def test_tree_holds_only_kaniko_nsswitch_and_workspace(pulled) -> None:
     assert not [p for p in tree if p.startswith("/kaniko/.docker/")]
     bundle = tree["/kaniko/ssl/certs/ca-certificates.crt"]
     assert bundle.type == FILE and bundle.size > 100_000
-    launcher = tree["/kaniko/executor"]
-    assert launcher.type == FILE and launcher.mode & 0o111
-    assert launcher.data is not None and launcher.data.startswith(b"#!/kaniko/bin/python3\n")
+    for name in ("executor", "warmer"):
+        launcher = tree[f"/kaniko/{name}"]
+        assert launcher.type == FILE and launcher.mode & 0o111
+        assert launcher.data is not None and launcher.data.startswith(b"#!/kaniko/bin/python3\n")
     assert any(p.startswith("/kaniko/lib/ld-linux") for p in tree)
     assert tree["/kaniko/lib/libc.so.6"].type == FILE
     assert tree["/kaniko/bin/python3._pth"].type == FILE
@@ -127,6 +128,7 @@ def test_entrypoint_runs_without_a_shell(executor_image: str) -> None:
     assert _ok(run_image(executor_image, ["/kaniko/executor", "--help"])).startswith(
         "usage: executor"
     )
+    assert _ok(run_image(executor_image, ["/kaniko/warmer", "--help"])).startswith("usage: warmer")
     bare = run_image(executor_image)  # the ENTRYPOINT alone
     assert bare.returncode == 2
     assert bare.stderr.strip() == "error: you must provide --destination, or use --no-push"

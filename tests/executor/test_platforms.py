@@ -31,7 +31,7 @@ from kaniko.images.empty import scratch
 from kaniko.images.index import platform_index
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, OutputOptions
+from kaniko.options import BuildOptions, CacheOptions, OutputOptions
 from kaniko.plan import make_plan
 from kaniko.sandbox import chroot
 from tests.executor.helpers import OneBase, busybox_image, stage_parts
@@ -260,3 +260,34 @@ def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
     assert caplog.text.count("Building stage 0 (tools)") == 1
     if inplace:
         assert "Kept stage 0 (tools) in" in caplog.text
+
+
+def test_the_layer_cache_serves_each_platform_its_own_layers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With ``--cache`` every platform's steps have their own keys (the platform is in
+    them): a second build takes each platform's layers from the cache, and a shared
+    ``$BUILDPLATFORM`` stage's once."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a").write_text("a\n")
+    (ctx / "Dockerfile").write_text(CROSS)
+    caplog.set_level(logging.INFO, logger="kaniko")
+    digests = []
+    for run in ("first", "second"):
+        caplog.clear()
+        options = BuildOptions(
+            dockerfile=str(ctx / "Dockerfile"),
+            context=str(ctx),
+            platform=AMD64,
+            platforms=(AMD64, ARM64),
+            kaniko_dir=str(tmp_path / "kaniko"),
+            cache=CacheOptions(enabled=True, repo=f"oci:{tmp_path / 'cache'}", copy_layers=True),
+            output=OutputOptions(no_push=True, reproducible=True),
+        )
+        digests.append(str(build(options).digest))
+        hits = caplog.text.count("Using cached layer")
+        misses = caplog.text.count("No cached layer")
+        # COPY steps: tools 1 + more 1 (shared) + builder 1 and final 3 per platform = 10
+        assert (hits, misses) == ((0, 10) if run == "first" else (10, 0)), run
+    assert digests[0] == digests[1]

@@ -91,7 +91,8 @@ def _choice(value: str, allowed: tuple[str, ...], flag: str) -> Any:
     return value
 
 
-def _registry(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
+def registry_options(v: dict[str, Any], environ: Mapping[str, str]) -> RegistryOptions:
+    """The registry flags (the executor's and the warmer's) and ``KANIKO_REGISTRY_*``."""
     mirrors = list(v["registry_mirror"])
     if environ.get("KANIKO_REGISTRY_MIRROR"):
         mirrors.append(environ["KANIKO_REGISTRY_MIRROR"])
@@ -292,7 +293,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         cleanup=v["cleanup"],
         image_fs_extract_retry=v["image_fs_extract_retry"],
         git=_git(v["git"]),
-        registry=_registry(v, environ),
+        registry=registry_options(v, environ),
         cache=CacheOptions(
             enabled=v["cache"],
             repo=v["cache_repo"],

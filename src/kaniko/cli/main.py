@@ -26,7 +26,7 @@ from kaniko.registry.network import cancel_all
 
 log = logging.getLogger("kaniko.cli")
 
-_PROGS = ("kaniko", "executor")
+_PROGS = ("kaniko", "executor", "warmer")
 
 
 def _prog() -> str:
@@ -47,6 +47,10 @@ def version_text() -> str:
 
 def run(argv: Sequence[str], prog: str = "kaniko") -> int:
     """Parse ``argv``, set up logging, validate and execute; raises on failure."""
+    if list(argv[:1]) == ["warmer"]:
+        from kaniko.cli.warmer import run as warm
+
+        return warm(argv[1:], prog if prog == "warmer" else f"{prog} warmer")
     parsed = parse_argv(argv, prog)
     if parsed.help or parsed.positionals == ("help",):
         sys.stdout.write(format_help(prog))

@@ -17,17 +17,7 @@ from kaniko.options import BuildOptions
 Getter = Callable[[BuildOptions], object]
 
 
-NOT_YET: dict[str, Getter] = {
-    # cache
-    "--cache": lambda o: o.cache.enabled,
-    "--cache-repo": lambda o: o.cache.repo,
-    "--cache-dir": lambda o: o.cache.dir,
-    "--cache-ttl": lambda o: o.cache.ttl,
-    "--cache-copy-layers": lambda o: o.cache.copy_layers,
-    "--cache-run-layers": lambda o: o.cache.run_layers,
-    "--compressed-caching": lambda o: o.cache.compressed,
-    "--no-push-cache": lambda o: o.cache.no_push_cache,
-}
+NOT_YET: dict[str, Getter] = {}
 
 
 def unsupported_flags(opts: BuildOptions) -> list[str]:

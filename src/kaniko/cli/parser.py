@@ -40,8 +40,10 @@ class _Normalized:
     help: bool = False
 
 
-def normalize(argv: Sequence[str]) -> _Normalized:
-    """Rewrite ``argv`` into ``--name=value`` words by pflag's rules."""
+def normalize(argv: Sequence[str], flags: Sequence[Flag] = FLAGS) -> _Normalized:
+    """Rewrite ``argv`` into ``--name=value`` words by pflag's rules (``flags``: the
+    table of the command, the executor's by default)."""
+    by_long, by_short = _tables(flags)
     out = _Normalized()
     i = 0
     while i < len(argv):
@@ -55,14 +57,14 @@ def normalize(argv: Sequence[str]) -> _Normalized:
             continue
         if word.startswith("--"):
             name, eq, value = word[2:].partition("=")
-            flag = BY_LONG.get(name)
+            flag = by_long.get(name)
             if flag is None or not name:
                 raise UsageError(f"unknown flag: --{name}")
             shown = f"--{name}"
             explicit = bool(eq)
         elif word.startswith("-") and len(word) > 1:
             letter, rest = word[1], word[2:]
-            flag = BY_SHORT.get(letter)
+            flag = by_short.get(letter)
             if flag is None:
                 raise UsageError(f"unknown shorthand flag: {letter!r} in {word}")
             shown = f"-{letter}"
@@ -137,20 +139,47 @@ def _help_text(flag: Flag) -> str:
     return text
 
 
-def build_parser(prog: str = "kaniko") -> argparse.ArgumentParser:
-    """The argparse parser for the executor, its flags grouped as in the help."""
+@dataclass(frozen=True)
+class Command:
+    """A command's flag table and the texts of its help."""
+
+    flags: Sequence[Flag]
+    groups: Sequence[str]
+    usage: str
+    description: str
+    epilog: str = ""
+
+
+EXECUTOR = Command(
+    FLAGS,
+    GROUPS,
+    "{prog} [flags]\n       {prog} version\n       {prog} warmer [flags]",
+    "Build a container image from a Dockerfile, without a Docker daemon.",
+    "Commands:\n  version    print the version and exit\n"
+    "  warmer     save base images into the base-image cache (see: warmer --help)",
+)
+
+
+def _tables(flags: Sequence[Flag]) -> tuple[dict[str, Flag], dict[str, Flag]]:
+    if flags is FLAGS:
+        return BY_LONG, BY_SHORT
+    return {f.name: f for f in flags}, {f.short: f for f in flags if f.short}
+
+
+def build_parser(prog: str = "kaniko", command: Command = EXECUTOR) -> argparse.ArgumentParser:
+    """The argparse parser for ``command`` (the executor), its flags grouped as in the help."""
     parser = _Parser(
         prog=prog,
-        usage=f"{prog} [flags]\n       {prog} version",
-        description="Build a container image from a Dockerfile, without a Docker daemon.",
-        epilog="Commands:\n  version    print the version and exit",
+        usage=command.usage.format(prog=prog),
+        description=command.description,
+        epilog=command.epilog,
         add_help=False,
         allow_abbrev=False,
         formatter_class=_Formatter,
         exit_on_error=False,
     )
-    groups = {name: parser.add_argument_group(name) for name in GROUPS}
-    for flag in FLAGS:
+    groups = {name: parser.add_argument_group(name) for name in command.groups}
+    for flag in command.flags:
         names = [f"-{flag.short}"] if flag.short else []
         names.append(f"--{flag.name}")
         groups[flag.group].add_argument(
@@ -167,24 +196,26 @@ def build_parser(prog: str = "kaniko") -> argparse.ArgumentParser:
     return parser
 
 
-def parse_argv(argv: Sequence[str], prog: str = "kaniko") -> ParsedArgs:
+def parse_argv(
+    argv: Sequence[str], prog: str = "kaniko", command: Command = EXECUTOR
+) -> ParsedArgs:
     """Parse ``argv`` (without the program name); raises :class:`UsageError`."""
-    normalized = normalize(argv)
+    normalized = normalize(argv, command.flags)
     if normalized.help:
         return ParsedArgs(values={}, help=True)
-    parser = build_parser(prog)
+    parser = build_parser(prog, command)
     try:
         namespace = parser.parse_args(normalized.words)
     except argparse.ArgumentError as exc:
         raise UsageError(exc.message) from None
     values = vars(namespace)
     values.pop("help", None)
-    for flag in FLAGS:
+    for flag in command.flags:
         if flag.repeatable:
             values[flag.attr] = list(values[flag.attr])
     return ParsedArgs(values, tuple(normalized.positionals), tuple(normalized.seen))
 
 
-def format_help(prog: str = "kaniko") -> str:
+def format_help(prog: str = "kaniko", command: Command = EXECUTOR) -> str:
     """The text of ``--help``."""
-    return build_parser(prog).format_help()
+    return build_parser(prog, command).format_help()

@@ -12,19 +12,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING
 
 from kaniko.progress import SILENT, Reporter, Task
+
+if TYPE_CHECKING:  # rich is imported only when bars are drawn: not in CI logs
+    from rich.progress import Progress, TaskID
 
 
 class _RichTask:
@@ -57,6 +50,16 @@ def terminal_progress(handler: logging.Handler | None, *, enabled: bool) -> Iter
     if not enabled or not sys.stderr.isatty():
         yield SILENT
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     console = Console(file=sys.stderr)
     progress = Progress(
         TextColumn("{task.description}"),

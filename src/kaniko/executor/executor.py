@@ -65,6 +65,7 @@ from kaniko.sandbox.detect import in_container
 
 if TYPE_CHECKING:
     from kaniko.executor.attest import Attested
+    from kaniko.executor.cached import BuildCache
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,28 @@ def stage_roots(
         roots.close(cleanup=options.cleanup)
 
 
+def base_images(options: BuildOptions, transport: Transport) -> RemoteBases:
+    """Where base images come from: registries, and ``--cache-dir`` first with ``--cache``."""
+    if not options.cache.enabled:
+        return RemoteBases(transport, options.registry)
+    from kaniko.cache.basecache import BaseImageDir
+    from kaniko.executor.cachedbases import CachedBases
+
+    directory = BaseImageDir(Path(options.cache.dir), options.cache.ttl)
+    return CachedBases(transport, options.registry, directory)
+
+
+def layer_cache(
+    options: BuildOptions, transport: Transport, extractor: Extractor, bases: RemoteBases
+) -> BuildCache | None:
+    """The layer cache of the build (``--cache``), None without."""
+    if not options.cache.enabled:
+        return None
+    from kaniko.executor.cached import BuildCache
+
+    return BuildCache(options, transport, extractor, bases)
+
+
 def stage_options(options: BuildOptions, created: datetime, display: str) -> StageOptions:
     """What every stage is built with: labels, history time, layer media types."""
     return StageOptions(
@@ -316,7 +339,7 @@ def build(
         source = read_source(options, context.path)
         destinations = parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
-        bases = RemoteBases(transport, options.registry)
+        bases = base_images(options, transport)
         plan = plan_build(options, source.dockerfile, bases, environ)
         require_emulation(plan, source.display)
         check_destinations(options.output, destinations, transport)
@@ -325,8 +348,11 @@ def build(
         opened.enter_context(temporary_files_in(workspace.tmp))
         parts = stage_parts(options, workspace, source.display, progress)
         roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
+        cache = layer_cache(options, transport, parts.extractor, bases)
+        if cache is not None:
+            opened.callback(cache.close)  # stored entries are waited for, before roots go
         opts = stage_options(options, created, source.display)
-        images = build_stages(plan, roots, bases, opts)
+        images = build_stages(plan, roots, bases, opts, cache)
         final = images[plan.target_index]
         if options.output.reproducible:
             final = mutate.canonical(final, created)

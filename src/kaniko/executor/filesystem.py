@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +35,7 @@ from kaniko.errors import BuildError, KanikoError, RunError, with_context
 from kaniko.executor.metadata import DEFAULT_SHELL, workdir_path
 from kaniko.executor.steps.copy import CopySource, copy_step
 from kaniko.executor.workspace import Extractor, Images, ImageTrees
+from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.fs.safepath import resolve_in_root
 from kaniko.fs.users import resolve_chown
@@ -62,6 +63,10 @@ class RootSource(Protocol):
 
     def prepare(self) -> tuple[Path, IgnoreFn]:
         """The root, holding the base's files, and what its snapshots must not see."""
+        ...
+
+    def ignore_list(self, root: Path) -> IgnoreList:
+        """What layers applied to the prepared ``root`` must neither write nor delete."""
         ...
 
 
@@ -156,6 +161,9 @@ class NewDirectory:
         self.extractor.extract(self.base, root)
         return root, self.extractor.ignore_list(root).ignored_rel
 
+    def ignore_list(self, root: Path) -> IgnoreList:
+        return self.extractor.ignore_list(root)
+
 
 class DirectorySteps:
     """The :class:`~kaniko.executor.stage.FilesystemSteps` of one stage whose root is a
@@ -179,6 +187,27 @@ class DirectorySteps:
         self._root: Path | None = None
         self._ignore: IgnoreFn = lambda rel: False
         self._snapshotter: Snapshotter | None = None
+        self._adopted: list[Layer] = []  # layers made elsewhere, for the root when made
+
+    @property
+    def ready(self) -> bool:
+        """Whether the stage's root has been made (its base extracted)."""
+        return self._root is not None
+
+    def adopt(self, layer: Layer, paths: Callable[[], Iterable[str]]) -> None:
+        """Take ``layer`` as a step's result that did not run here (a cache hit, or a
+        step computed on a partial root): it is applied to the root now if the root is
+        ready (the snapshots told of ``paths``, the image paths it holds), else when the
+        root is made, before its first inventory."""
+        if self._root is None or self._snapshotter is None:
+            self._adopted.append(layer)
+            return
+        self._source_apply(self._root, [layer])
+        self._snapshotter.after_step(list(paths()))  # the inventory now knows them
+
+    def _source_apply(self, root: Path, layers: Sequence[Layer]) -> None:
+        ignore = self._source.ignore_list(root)
+        self.parts.extractor.extract_layers(layers, root, ignore, over=True)
 
     def root(self) -> Path:
         """The stage's root, made ready now if no step needed it yet."""
@@ -191,6 +220,10 @@ class DirectorySteps:
     def _ready(self) -> tuple[Path, Snapshotter]:
         if self._root is None or self._snapshotter is None:
             root, ignore = self._source.prepare()
+            if self._adopted:
+                log.info("Applying %d layers the cache served", len(self._adopted))
+                self._source_apply(root, self._adopted)
+                self._adopted.clear()
             self._snapshotter = self.parts.snapshots.start(root, ignore, self.base)
             self._root, self._ignore = root, ignore
         return self._root, self._snapshotter

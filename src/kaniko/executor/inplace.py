@@ -102,6 +102,9 @@ class _InRoot:
     def prepare(self) -> tuple[Path, IgnoreFn]:
         return self._build.enter(self._stage, self._base)
 
+    def ignore_list(self, root: Path) -> IgnoreList:
+        return self._build.ignore
+
 
 class InplaceBuild(DirectoryRoots):
     """Owner of ``/`` during one in-place build: the

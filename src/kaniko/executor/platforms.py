@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING
 from kaniko.dockerfile.commands import Run
 from kaniko.errors import BuildError, ImageError, UsageError
 from kaniko.executor.filesystem import DirectoryRoots
-from kaniko.executor.stage import StageOptions, base_image, build_stage
+from kaniko.executor.stage import (
+    FilesystemSteps,
+    StageCache,
+    StageOptions,
+    base_image,
+    build_stage,
+)
 from kaniko.executor.workspace import Images
 from kaniko.images import mutate
 from kaniko.images.index import platform_index
@@ -170,6 +176,7 @@ def build_platform(
     opts: StageOptions,
     shared: SharedStages,
     platform: Platform,
+    cache: StageCache | None = None,
 ) -> dict[int, Image]:
     """Every stage of one platform's ``plan``, in order (as
     :func:`~kaniko.executor.stage.build_stages`), taking stages already built for another
@@ -190,7 +197,10 @@ def build_platform(
             continue
         log.info("Building stage %s for %s", stage.label, platform)
         base = base_image(stage, built, images)
-        built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
+        fs: FilesystemSteps = roots.steps(stage, base)
+        if cache is not None:  # --cache: keys name the stage's platform
+            fs = cache.steps(stage, base, fs, built)
+        built[stage.index] = build_stage(stage, base, fs, opts)
         roots.finished(stage, built[stage.index])
         shared.add(keys[stage.index], Built(built[stage.index], roots, stage.index, platform))
     return built
@@ -211,7 +221,6 @@ def build_platforms(
     from kaniko.attest.materials import Materials, collecting
     from kaniko.context.fetch import prepare_context
     from kaniko.executor import executor as ex
-    from kaniko.executor.bases import RemoteBases
     from kaniko.executor.outputs import write_outputs
     from kaniko.executor.workspace import Workspace
     from kaniko.registry.transport import Transport
@@ -226,7 +235,7 @@ def build_platforms(
         source = ex.read_source(options, context.path)
         destinations = ex.parse_destinations(options)
         transport = opened.enter_context(Transport(options.registry))
-        bases = RemoteBases(transport, options.registry)
+        bases = ex.base_images(options, transport)
         plans = [
             ex.plan_build(replace(options, platform=p), source.dockerfile, bases, environ)
             for p in targets
@@ -239,17 +248,21 @@ def build_platforms(
         workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
         opened.enter_context(ex.temporary_files_in(workspace.tmp))
         parts = ex.stage_parts(options, workspace, source.display, progress)
+        platform_roots = opened.enter_context(ExitStack())  # closed after the cache
+        cache = ex.layer_cache(options, transport, parts.extractor, bases)
+        if cache is not None:
+            opened.callback(cache.close)  # stored entries are waited for, before roots go
         opts = ex.stage_options(options, created, source.display)
         shared = SharedStages()
         finals: list[tuple[Image, Platform]] = []
         for platform, plan in zip(targets, plans, strict=True):
             log.info("Building for platform %s", platform)
-            roots = opened.enter_context(
+            roots = platform_roots.enter_context(
                 ex.stage_roots(
                     options, isolation, plan, parts, source, bases, name=platform_name(platform)
                 )
             )
-            images = build_platform(plan, roots, bases, opts, shared, platform)
+            images = build_platform(plan, roots, bases, opts, shared, platform, cache)
             final = images[plan.target_index]
             if options.output.reproducible:
                 final = mutate.canonical(final, created)

@@ -204,8 +204,22 @@ def base_image(stage: Stage, built: Mapping[int, Image], images: Images) -> Imag
     return images.image(stage.base, stage.platform)
 
 
+class StageCache(Protocol):
+    """The layer cache, put in front of each stage's filesystem steps (``--cache``)."""
+
+    def steps(
+        self, stage: Stage, base: Image, fs: FilesystemSteps, built: Mapping[int, Image]
+    ) -> FilesystemSteps:
+        """``fs`` of ``stage`` behind the cache (``built``: the stages done so far)."""
+        ...
+
+
 def build_stages(
-    plan: BuildPlan, roots: StageRoots, images: Images, opts: StageOptions
+    plan: BuildPlan,
+    roots: StageRoots,
+    images: Images,
+    opts: StageOptions,
+    cache: StageCache | None = None,
 ) -> dict[int, Image]:
     """Every stage of ``plan``, in order, on its base (``scratch``, an earlier stage's
     image, or ``images``' image); their images by stage index."""
@@ -213,7 +227,10 @@ def build_stages(
     for stage in plan.stages:
         log.info("Building stage %s", stage.label)
         base = base_image(stage, built, images)
-        built[stage.index] = build_stage(stage, base, roots.steps(stage, base), opts)
+        fs = roots.steps(stage, base)
+        if cache is not None:
+            fs = cache.steps(stage, base, fs, built)
+        built[stage.index] = build_stage(stage, base, fs, opts)
         roots.finished(stage, built[stage.index])
     return built
 

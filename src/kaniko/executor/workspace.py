@@ -17,7 +17,7 @@ import io
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,14 +133,31 @@ class Extractor:
         """Extract ``image`` into ``root``, with ``root``'s ignore list unless given one."""
         layers = image.layers()
         log.info("Unpacking rootfs (%d layers)", len(layers))
+        self.extract_layers(layers, root, ignore)
+
+    def extract_layers(
+        self,
+        layers: Sequence[Layer],
+        root: Path,
+        ignore: IgnoreList | None = None,
+        *,
+        over: bool = False,
+    ) -> None:
+        """Apply ``layers`` in order to ``root``, with ``root``'s ignore list unless given
+        one. ``over``: ``root`` holds a filesystem already (layers a cache served, put
+        over it), so a failure is not retried, which would wipe it."""
         extract_image(
             [self._counted(layer) for layer in layers],
             root,
             ignore=self.ignore_list(root) if ignore is None else ignore,
-            retries=self.retries,
+            retries=0 if over else self.retries,
             diff_ids=[layer.diff_id for layer in layers],
             names=[str(layer.digest) for layer in layers],
         )
+
+    def open_layer(self, layer: Layer) -> AbstractContextManager[BinaryIO]:
+        """A stream of ``layer``'s blob, read through the blob cache (kept if pulled)."""
+        return self._counted(layer)()
 
     def _counted(self, layer: Layer) -> Callable[[], AbstractContextManager[BinaryIO]]:
         """An opener of ``layer`` that advances a progress bar and keeps remote blobs.
