@@ -31,7 +31,7 @@ from kaniko.images.empty import scratch
 from kaniko.images.index import platform_index
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions, CacheOptions, OutputOptions
+from kaniko.options import AttestOptions, BuildOptions, CacheOptions, OutputOptions
 from kaniko.plan import make_plan
 from kaniko.sandbox import chroot
 from tests.executor.helpers import OneBase, busybox_image, stage_parts
@@ -260,6 +260,58 @@ def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
     assert caplog.text.count("Building stage 0 (tools)") == 1
     if inplace:
         assert "Kept stage 0 (tools) in" in caplog.text
+
+
+def test_each_platform_gets_its_attestations_in_the_one_index(tmp_path: Path) -> None:
+    """``--sbom``/``--provenance``: every platform's image, then every platform's
+    attestation manifest naming its image, as BuildKit pushes them; the files get the
+    platform before their extension."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a").write_text("a\n")
+    (ctx / "Dockerfile").write_text(CROSS)
+    out = tmp_path / "out"
+    options = BuildOptions(
+        dockerfile=str(ctx / "Dockerfile"),
+        context=str(ctx),
+        platform=AMD64,
+        platforms=(AMD64, ARM64),
+        kaniko_dir=str(tmp_path / "kaniko"),
+        attest=AttestOptions(
+            sbom="spdx",
+            sbom_file=str(out / "sbom.spdx.json"),
+            provenance="max",
+            provenance_file=str(out / "provenance.json"),
+        ),
+        output=OutputOptions(no_push=True, oci_layout_path=str(out / "layout")),
+    )
+    result = build(options)
+    layout = out / "layout"
+    top = json.loads((layout / "index.json").read_text())["manifests"][0]
+    assert top["digest"] == str(result.digest)
+    index = json.loads((layout / "blobs" / "sha256" / result.digest.hex).read_bytes())
+    assert index["mediaType"] == mt.OCI_INDEX
+    entries = index["manifests"]
+    assert [e["platform"]["architecture"] for e in entries] == [
+        "amd64",
+        "arm64",
+        "unknown",
+        "unknown",
+    ]
+    for image, attestation in zip(entries[:2], entries[2:], strict=True):
+        assert image["mediaType"] == mt.OCI_MANIFEST
+        annotations = attestation["annotations"]
+        assert annotations["vnd.docker.reference.type"] == "attestation-manifest"
+        assert annotations["vnd.docker.reference.digest"] == image["digest"]
+    for name in ("linux-amd64", "linux-arm64"):
+        sbom = json.loads((out / f"sbom.{name}.spdx.json").read_text())
+        provenance = json.loads((out / f"provenance.{name}.json").read_text())
+        assert sbom["predicateType"].startswith("https://spdx.dev/")
+        subject = provenance["subject"][0]["digest"]["sha256"]
+        arch = name.split("-")[1]
+        wanted = next(e for e in entries if e["platform"]["architecture"] == arch)
+        assert f"sha256:{subject}" == wanted["digest"]
+    assert not (out / "sbom.spdx.json").exists()
 
 
 def test_the_layer_cache_serves_each_platform_its_own_layers(

@@ -27,11 +27,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kaniko.dockerfile.commands import Run
-from kaniko.errors import BuildError, ImageError, UsageError
+from kaniko.errors import BuildError, ImageError
 from kaniko.executor.filesystem import DirectoryRoots
 from kaniko.executor.stage import (
     FilesystemSteps,
@@ -42,16 +43,17 @@ from kaniko.executor.stage import (
 )
 from kaniko.executor.workspace import Images
 from kaniko.images import mutate
-from kaniko.images.index import platform_index
+from kaniko.images.index import Artifact, ImageIndex, make_index, platform_index
 from kaniko.oci.image import Image
 from kaniko.oci.platform import Platform
-from kaniko.options import BuildOptions
+from kaniko.options import AttestOptions, BuildOptions
 from kaniko.plan import BaseImages
 from kaniko.plan.model import BuildPlan, Stage, StageRef
 from kaniko.progress import SILENT, Reporter
 from kaniko.sandbox import binfmt
 
 if TYPE_CHECKING:
+    from kaniko.executor.attest import Attested
     from kaniko.executor.executor import BuildResult
 
 log = logging.getLogger(__name__)
@@ -206,6 +208,27 @@ def build_platform(
     return built
 
 
+def platform_attest(opts: AttestOptions, platform: Platform) -> AttestOptions:
+    """``--sbom-file`` and ``--provenance-file`` of one platform of several: the platform
+    named before the extension (``sbom.linux-arm64.spdx.json``)."""
+    from kaniko.executor.attest import side_file  # only when asked: it loads the scanners
+
+    name = platform_name(platform)
+    return replace(
+        opts,
+        sbom_file=side_file(opts.sbom_file, name) if opts.sbom_file else "",
+        provenance_file=side_file(opts.provenance_file, name) if opts.provenance_file else "",
+    )
+
+
+def attested_index(attested: Sequence[Attested]) -> ImageIndex:
+    """One index of every platform's image (OCI types) and then every platform's
+    attestation manifest (each names its image's digest), as BuildKit pushes them."""
+    images = [e for one in attested for e in one.index.entries if not isinstance(e.item, Artifact)]
+    artifacts = [e for one in attested for e in one.index.entries if isinstance(e.item, Artifact)]
+    return make_index(images, artifacts)
+
+
 def platform_name(platform: Platform) -> str:
     """A file name for ``platform``'s work (``linux-arm-v7``)."""
     return str(platform).replace("/", "-")
@@ -225,11 +248,10 @@ def build_platforms(
     from kaniko.executor.workspace import Workspace
     from kaniko.registry.transport import Transport
 
-    if options.attest.enabled:
-        raise UsageError("--sbom and --provenance cannot be combined with several platforms yet")
     targets: Sequence[Platform] = options.platforms
     with ExitStack() as opened:
-        opened.enter_context(collecting(Materials()))
+        materials = opened.enter_context(collecting(Materials()))
+        started = datetime.now(UTC)
         isolation = ex.choose_isolation(options)
         context = opened.enter_context(closing(prepare_context(options)))
         source = ex.read_source(options, context.path)
@@ -255,6 +277,7 @@ def build_platforms(
         opts = ex.stage_options(options, created, source.display)
         shared = SharedStages()
         finals: list[tuple[Image, Platform]] = []
+        attested: list[Attested] = []
         for platform, plan in zip(targets, plans, strict=True):
             log.info("Building for platform %s", platform)
             roots = platform_roots.enter_context(
@@ -266,10 +289,20 @@ def build_platforms(
             final = images[plan.target_index]
             if options.output.reproducible:
                 final = mutate.canonical(final, created)
+            if options.attest.enabled:
+                one = ex.attest_image(
+                    replace(options, attest=platform_attest(options.attest, platform)),
+                    plan, final, images, roots, parts.extractor, destinations, source,
+                    materials, (started, created),
+                )  # fmt: skip
+                attested.append(one)
+                final = attested[-1].index.images()[0]
             finals.append((final, platform))
-        index = platform_index(finals)
+        index = platform_index(finals) if not attested else attested_index(attested)
         digest = write_outputs(
             index.images()[0], destinations, options.output, transport, progress, index=index
         )
+        for one in attested:
+            one.write_files()
     log.info("Built image index %s for %s", digest, ", ".join(map(str, targets)))
     return ex.BuildResult(index.images()[0], digest, plans[0], index)
