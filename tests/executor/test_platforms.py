@@ -132,20 +132,28 @@ def test_the_index_is_a_docker_list_of_docker_images_else_oci() -> None:
     assert entries[1]["platform"] == {"architecture": "arm", "os": "linux", "variant": "v7"}
 
 
-def test_a_two_platform_build_shares_build_platform_stages_and_writes_the_index(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _cross_build(tmp_path: Path, **options: object) -> BuildOptions:
+    """The options of a two-platform build (amd64, arm64) of ``CROSS`` in ``tmp_path``."""
     ctx = tmp_path / "ctx"
-    ctx.mkdir()
+    ctx.mkdir(exist_ok=True)
     (ctx / "a").write_text("a\n")
     (ctx / "Dockerfile").write_text(CROSS)
-    out = tmp_path / "out"
-    options = BuildOptions(
+    return BuildOptions(
         dockerfile=str(ctx / "Dockerfile"),
         context=str(ctx),
         platform=AMD64,
         platforms=(AMD64, ARM64),
         kaniko_dir=str(tmp_path / "kaniko"),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_two_platform_build_shares_build_platform_stages_and_writes_the_index(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    options = _cross_build(
+        tmp_path,
         output=OutputOptions(
             no_push=True,
             tar_path=str(out / "image.tar"),
@@ -266,17 +274,9 @@ def test_each_platform_gets_its_attestations_in_the_one_index(tmp_path: Path) ->
     """``--sbom``/``--provenance``: every platform's image, then every platform's
     attestation manifest naming its image, as BuildKit pushes them; the files get the
     platform before their extension."""
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "a").write_text("a\n")
-    (ctx / "Dockerfile").write_text(CROSS)
     out = tmp_path / "out"
-    options = BuildOptions(
-        dockerfile=str(ctx / "Dockerfile"),
-        context=str(ctx),
-        platform=AMD64,
-        platforms=(AMD64, ARM64),
-        kaniko_dir=str(tmp_path / "kaniko"),
+    options = _cross_build(
+        tmp_path,
         attest=AttestOptions(
             sbom="spdx",
             sbom_file=str(out / "sbom.spdx.json"),
