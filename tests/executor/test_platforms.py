@@ -320,20 +320,12 @@ def test_the_layer_cache_serves_each_platform_its_own_layers(
     """With ``--cache`` every platform's steps have their own keys (the platform is in
     them): a second build takes each platform's layers from the cache, and a shared
     ``$BUILDPLATFORM`` stage's once."""
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "a").write_text("a\n")
-    (ctx / "Dockerfile").write_text(CROSS)
     caplog.set_level(logging.INFO, logger="kaniko")
     digests = []
     for run in ("first", "second"):
         caplog.clear()
-        options = BuildOptions(
-            dockerfile=str(ctx / "Dockerfile"),
-            context=str(ctx),
-            platform=AMD64,
-            platforms=(AMD64, ARM64),
-            kaniko_dir=str(tmp_path / "kaniko"),
+        options = _cross_build(
+            tmp_path,
             cache=CacheOptions(enabled=True, repo=f"oci:{tmp_path / 'cache'}", copy_layers=True),
             output=OutputOptions(no_push=True, reproducible=True),
         )
