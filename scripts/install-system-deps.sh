@@ -41,7 +41,38 @@ install_azurite() {
   echo "installing: azurite (npm)" >&2
   npm install -g --no-audit --no-fund --loglevel=error azurite >&2
 }
-if [ ${#missing[@]} -eq 0 ]; then install_azurite; exit 0; fi
+# Multi-platform builds (issue 15): RUN steps for arm64 execute through qemu-user-static,
+# registered with binfmt_misc with the fix-binary flag (binfmt-support does so); the lab's
+# arm64 busybox is Debian's busybox-static:arm64, which needs arm64 as a dpkg architecture.
+setup_foreign() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "note: not root or no apt-get: arm64 emulation not set up; its tests will skip" >&2
+    return 0
+  fi
+  local update=0 pkgs=()
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    update=1
+  fi
+  dpkg -s qemu-user-static >/dev/null 2>&1 || pkgs+=(qemu-user-static)
+  dpkg -s binfmt-support >/dev/null 2>&1 || pkgs+=(binfmt-support)
+  if [ ${#pkgs[@]} -gt 0 ] || [ "$update" = 1 ]; then
+    echo "installing: ${pkgs[*]} (arm64 added to dpkg: $update)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    [ ${#pkgs[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+  fi
+  local dir=/proc/sys/fs/binfmt_misc
+  if [ ! -e "$dir/status" ]; then
+    mount -t binfmt_misc binfmt_misc "$dir" 2>/dev/null ||
+      echo "note: cannot mount binfmt_misc (an unprivileged container?): arm64 tests will skip" >&2
+  fi
+  if [ -e "$dir/status" ] && [ ! -e "$dir/qemu-aarch64" ]; then
+    update-binfmts --enable qemu-aarch64 >&2 ||
+      echo "note: cannot register qemu-aarch64 with binfmt_misc: arm64 tests will skip" >&2
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then install_azurite; setup_foreign; exit 0; fi
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "note: missing ${missing[*]} (not root or no apt-get); tests that need them will skip" >&2
@@ -52,3 +83,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 install_azurite
+setup_foreign

@@ -255,9 +255,11 @@ class BuildOptions:
 
     ``build_args`` keeps the command line's order; a ``None`` value is a bare
     ``--build-arg NAME``, whose value the planner takes from the environment. ``platform``
-    ``None`` means the host's platform. ``kaniko_dir`` is the effective directory
-    (``--kaniko-dir``, else ``KANIKO_DIR``, else ``/kaniko``). ``jobs`` is how many
-    stages may be built at once (``--jobs``; 0: the number of cores, at least 2).
+    ``None`` means the host's platform. ``platforms``: every target platform when
+    ``--custom-platform`` lists several (``platform`` is then the first), else empty.
+    ``kaniko_dir`` is the effective directory (``--kaniko-dir``, else ``KANIKO_DIR``,
+    else ``/kaniko``). ``jobs`` is how many stages may be built at once (``--jobs``; 0:
+    the number of cores, at least 2).
     """
 
     dockerfile: str = "Dockerfile"
@@ -269,6 +271,7 @@ class BuildOptions:
     target: str = ""
     skip_unused_stages: bool = False
     platform: Platform | None = None
+    platforms: tuple[Platform, ...] = ()  # a multi-platform build's targets (issue 15)
     labels: tuple[tuple[str, str], ...] = ()
     force: bool = False
     isolation: RootMode = "auto"

@@ -24,6 +24,8 @@ import httpx
 import pytest
 
 from kaniko.cli.main import main
+from kaniko.oci.platform import Platform
+from kaniko.sandbox import binfmt
 from tests.e2e.served import serve
 from tests.lab.registry import Registry
 
@@ -42,6 +44,7 @@ class Bad:
     arrange: Callable[[Path], None] | None = None  # changes the context (its parent: outside)
     extra_args: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()  # must appear nowhere in stderr
+    no_binfmt: bool = False  # binfmt_misc shows no handler (fault injection)
 
 
 SECRET_AUTH = "c2VjcmV0LXVzZXI6aHVudGVyMg=="  # what a docker config.json holds
@@ -72,11 +75,33 @@ CASES = {
         extra_args=("--context-sub-path", "../.."),
         exit_code=2,
     ),
-    "platform-list": Bad(
+    "platform-unknown": Bad(
         "FROM {base}\n",
-        ("--custom-platform", "multi-platform builds are not supported yet"),
-        extra_args=("--custom-platform", "linux/amd64,linux/arm64"),
+        ("--custom-platform: invalid platform 'linux/arm65': unknown architecture 'arm65'",),
+        extra_args=("--custom-platform", "linux/amd64,linux/arm65"),
         exit_code=2,
+    ),
+    "platform-not-in-base-index": Bad(
+        "FROM {multiarch}\nRUN true\n",
+        ("Dockerfile:1: FROM {multiarch}", "no image for platform linux/s390x (available: "),
+        extra_args=("--custom-platform", "linux/amd64,linux/s390x"),
+    ),
+    "platform-not-the-base-image": Bad(
+        "FROM {base}\nCOPY a /a\n",
+        ("Dockerfile:1: FROM {base}: the image is for {host} only", "platform linux/s390x"),
+        files={"a": "a\n"},
+        extra_args=("--custom-platform", "{host},linux/s390x"),
+    ),
+    "platform-without-emulator": Bad(
+        "FROM {multiarch}\nCOPY a /a\nRUN true\n",
+        (
+            "Dockerfile:3: RUN for linux/{foreign}",
+            "no binfmt_misc handler for linux/{foreign} programs is registered",
+            "qemu-user-static",
+        ),
+        files={"a": "a\n"},
+        extra_args=("--platform", "linux/amd64,linux/arm64"),
+        no_binfmt=True,
     ),
     "base-lies-about-its-diff-id": Bad(
         "FROM {liar}\nRUN true\n",
@@ -222,8 +247,15 @@ def test_bad_input_fails_cleanly(
         "base": base_images["busybox"],
         "http": http_url,
         "registry": registry_plain.host,
+        "multiarch": base_images["multiarch"],
+        "host": str(Platform.host()),
+        "foreign": "arm64" if Platform.host().architecture != "arm64" else "amd64",
         **hostile_bases,
     }
+    if bad.no_binfmt:
+        (tmp_path / "binfmt").mkdir()
+        (tmp_path / "binfmt" / "status").write_text("enabled\n")
+        monkeypatch.setattr(binfmt, "BINFMT_DIR", tmp_path / "binfmt")
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (tmp_path / "outside.txt").write_text("outside\n")

@@ -248,7 +248,8 @@ def test_an_apt_cache_mount_makes_the_rebuild_download_nothing(
     tmp_path: Path, debian_image: str, registry_plain: Registry
 ) -> None:
     """Two builds, one cache store: the second step fetches no package again (apt says it
-    needs 0 B) and takes less time; the cache's content is in neither image."""
+    needs 0 B); the cache's content is in neither image. The step times are printed, not
+    asserted (timing belongs to benchmarks)."""
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(f"""\
@@ -278,4 +279,3 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\
         assert "/var/lib/dpkg/info/git-man.list" in run_layer  # the package is installed
     print(f"\napt step with a cache mount: first build {times[0]} ms, rebuild {times[1]} ms")
     assert list(cache.glob("*/0/data/archives/git-man_*.deb"))
-    assert times[1] < times[0]

@@ -94,8 +94,8 @@ def _key(mirror: str, arch: str) -> dict:
     return {"recipe": RECIPE, "mirror": mirror, "suite": SUITE, "variant": VARIANT, "arch": arch}
 
 
-def _fresh(directory: Path, key: dict) -> bool:
-    tarball, key_file = directory / f"{NAME}.tar.gz", directory / f"{NAME}.json"
+def _fresh(directory: Path, key: dict, name: str = NAME) -> bool:
+    tarball, key_file = directory / f"{name}.tar.gz", directory / f"{name}.json"
     if not (tarball.is_file() and key_file.is_file()):
         return False
     stored = json.loads(key_file.read_text())
@@ -119,13 +119,24 @@ def _trim(root: Path) -> None:
 
 
 def _debootstrap(work: Path, mirror: str, arch: str, tarball: Path) -> None:
+    """debootstrap ``arch``; a foreign one in two stages: ``--foreign`` unpacks here, then
+    ``--second-stage`` configures the packages in a chroot, its programs run by the
+    host's qemu-user-static binfmt_misc handler (fix-binary flag: the emulator need not
+    be in the chroot)."""
     root = work / "rootfs"
     # In a private mount namespace: /proc and /sys that debootstrap mounts in the target die
     # with it, even when it fails half-way, so nothing can leak onto the host.
-    argv = [require_tool("unshare"), "--mount", "--propagation", "private"]
-    argv += [require_tool("debootstrap"), f"--variant={VARIANT}", f"--arch={arch}", SUITE]
+    unshare = [require_tool("unshare"), "--mount", "--propagation", "private"]
+    argv = [*unshare, require_tool("debootstrap"), f"--variant={VARIANT}", f"--arch={arch}"]
+    foreign = arch != _architecture()
+    if foreign:
+        argv.append("--foreign")
     try:
-        run_tool([*argv, str(root), mirror], timeout=DEBOOTSTRAP_TIMEOUT, what="debootstrap")
+        run_tool([*argv, SUITE, str(root), mirror], timeout=DEBOOTSTRAP_TIMEOUT, what="debootstrap")
+        if foreign:
+            second = [*unshare, require_tool("chroot"), str(root)]
+            second += ["/debootstrap/debootstrap", "--second-stage"]
+            run_tool(second, timeout=DEBOOTSTRAP_TIMEOUT, what="debootstrap --second-stage")
     except LabToolError as exc:
         log = root / "debootstrap" / "debootstrap.log"
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
@@ -140,18 +151,21 @@ def _debootstrap(work: Path, mirror: str, arch: str, tarball: Path) -> None:
     )  # fmt: skip
 
 
-def debian_rootfs_layer(directory: Path | None = None) -> Path:
-    """The cached gzip layer of a minbase bookworm root filesystem (made when missing)."""
+def debian_rootfs_layer(directory: Path | None = None, arch: str | None = None) -> Path:
+    """The cached gzip layer of a minbase bookworm root filesystem (made when missing),
+    for Debian architecture ``arch`` (default: this machine's)."""
     directory = directory or cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    key = _key(debian_mirror(), _architecture())
-    tarball, key_file = directory / f"{NAME}.tar.gz", directory / f"{NAME}.json"
-    with open(directory / f"{NAME}.lock", "w") as lock:
+    arch = arch or _architecture()
+    name = NAME if arch == _architecture() else f"{NAME}-{arch}"
+    key = _key(debian_mirror(), arch)
+    tarball, key_file = directory / f"{name}.tar.gz", directory / f"{name}.json"
+    with open(directory / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait here for the one debootstrap
-        if _fresh(directory, key):
+        if _fresh(directory, key, name):
             return tarball
-        work = directory / f"build-{os.getpid()}"
-        for stale in directory.glob("build-*"):  # left by a killed run; we hold the lock
+        work = directory / f"build-{arch}-{os.getpid()}"
+        for stale in directory.glob(f"build-{arch}-*"):  # left by a killed run; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         work.mkdir()
         try:

@@ -51,7 +51,12 @@ class LabToolError(RuntimeError):
 
 
 def run_tool(
-    argv: Sequence[str], *, timeout: float, what: str, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
 ) -> subprocess.CompletedProcess:
     """Run a lab tool; on failure raise :class:`LabToolError` with its output's tail."""
     try:
@@ -63,6 +68,7 @@ def run_tool(
             timeout=timeout,
             check=False,
             env=env,
+            cwd=cwd,
         )
     except subprocess.TimeoutExpired as exc:
         raise LabToolError(f"{what}: timed out after {timeout:.0f}s: {' '.join(argv)}") from exc

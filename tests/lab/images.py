@@ -41,9 +41,11 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def busybox_rootfs(root: Path) -> Path:
-    """Lay out a busybox root filesystem in ``root``."""
-    busybox = Path(require_tool("busybox")).resolve()
+def busybox_rootfs(root: Path, busybox: Path | None = None) -> Path:
+    """Lay out a busybox root filesystem in ``root`` (``busybox``: the binary to copy,
+    default the host's; its applets are listed by the host's, the same package)."""
+    host_busybox = Path(require_tool("busybox")).resolve()
+    busybox = busybox or host_busybox
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "tmp", "var", "home"):
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "tmp").chmod(0o1777)
@@ -51,7 +53,7 @@ def busybox_rootfs(root: Path) -> Path:
     shutil.copy2(busybox, root / "bin" / "busybox")
     (root / "bin" / "busybox").chmod(0o755)
     applets = subprocess.run(
-        [str(busybox), "--list-full"], capture_output=True, text=True, check=True
+        [str(host_busybox), "--list-full"], capture_output=True, text=True, check=True
     ).stdout.split()
     for applet in applets:
         if applet == "bin/busybox":

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from kaniko.errors import UsageError
-from kaniko.oci.platform import Platform
+from kaniko.oci.platform import Platform, parse_platforms
 
 
 @pytest.mark.parametrize(
@@ -41,14 +41,39 @@ def test_parse_rejects(text: str) -> None:
         Platform.parse(text)
 
 
-def test_a_platform_list_is_refused_as_multi_platform() -> None:
+def test_a_platform_list_is_refused_where_one_platform_is_expected() -> None:
     # it used to build an image for architecture "amd64,linux", variant "arm64"
     with pytest.raises(UsageError) as info:
         Platform.parse("linux/amd64,linux/arm64")
     assert str(info.value) == (
-        "invalid platform 'linux/amd64,linux/arm64': multi-platform builds are not "
-        "supported yet; give one os/arch[/variant]"
+        "invalid platform 'linux/amd64,linux/arm64': one platform expected here, not a "
+        "list; give one os/arch[/variant]"
     )
+
+
+def test_a_platform_list_parses_normalised_without_duplicates() -> None:
+    assert parse_platforms("linux/amd64, linux/aarch64,linux/arm64/v8,linux/armhf,amd64") == (
+        Platform("linux", "amd64"),
+        Platform("linux", "arm64"),
+        Platform("linux", "arm", "v7"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "an empty entry"),
+        ("linux/amd64,", "an empty entry"),
+        ("linux/amd64,,linux/arm64", "an empty entry"),
+        ("linux/amd46", "unknown architecture 'amd46'"),
+        ("plan10/amd64", "unknown operating system 'plan10'"),
+        ("linux/amd64,linux/*", "wildcards are not supported"),
+    ],
+)
+def test_a_bad_platform_list_names_the_bad_entry(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match="invalid platform") as info:
+        parse_platforms(text)
+    assert message in str(info.value)
 
 
 def test_one_word_is_a_known_os_or_a_known_architecture() -> None:

@@ -35,7 +35,7 @@ from kaniko.cli.parser import ParsedArgs
 from kaniko.cli.perfflags import perf_options
 from kaniko.context.spec import parse_spec
 from kaniko.errors import UsageError
-from kaniko.oci.platform import Platform
+from kaniko.oci.platform import Platform, parse_platforms
 from kaniko.options import (
     COMPRESSIONS,
     DEFAULT_KANIKO_DIR,
@@ -254,15 +254,27 @@ def run_options(v: dict[str, Any]) -> RunOptions:
     )
 
 
+def target_platforms(custom: str, alias: str) -> tuple[Platform, ...]:
+    """``--custom-platform`` (or its alias ``--platform``): one platform or a list of them;
+    the host's when neither is given. Both, naming different platforms, is an error."""
+    found: dict[str, tuple[Platform, ...]] = {}
+    for flag, text in (("custom-platform", custom), ("platform", alias)):
+        if text:
+            try:
+                found[flag] = parse_platforms(text)
+            except UsageError as exc:
+                raise UsageError(f"--{flag}: {exc}") from None
+    if len(set(found.values())) > 1:
+        raise UsageError(f"--platform {alias} contradicts --custom-platform {custom}")
+    return next(iter(found.values()), (Platform.host(),))
+
+
 def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOptions:
     """The validated options for one run; raises :class:`UsageError`."""
     v = parsed.values
     renamed = _deprecated(parsed)
-    platform_text = renamed["custom_platform"]
-    try:
-        platform = Platform.parse(platform_text) if platform_text else Platform.host()
-    except UsageError as exc:
-        raise UsageError(f"--custom-platform: {exc}") from None
+    platforms = target_platforms(renamed["custom_platform"], v["platform"])
+    platform = platforms[0]
     kaniko_dir = v["kaniko_dir"]
     if kaniko_dir == DEFAULT_KANIKO_DIR:
         kaniko_dir = environ.get("KANIKO_DIR") or DEFAULT_KANIKO_DIR
@@ -295,6 +307,7 @@ def build_options(parsed: ParsedArgs, environ: Mapping[str, str]) -> BuildOption
         target=v["target"],
         skip_unused_stages=v["skip_unused_stages"],
         platform=platform,
+        platforms=platforms if len(platforms) > 1 else (),
         labels=tuple(v["label"]),
         force=v["force"],
         isolation=_choice(v["isolation"], ROOT_MODES, "isolation"),

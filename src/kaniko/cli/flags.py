@@ -98,8 +98,10 @@ FLAGS: tuple[Flag, ...] = (
        "environment; repeatable"),
     _f("target", "str", BUILD, "The stage to build", ""),
     _f("skip-unused-stages", "bool", BUILD, "Build only the stages the target needs"),
-    _f("custom-platform", "str", BUILD, "Platform os/arch[/variant] to build for (default: "
-       "the host's)", ""),
+    _f("custom-platform", "str", BUILD, "Platform os/arch[/variant] to build for, or a "
+       "comma-separated list of them for one multi-platform image index (default: the "
+       "host's)", ""),
+    _f("platform", "str", BUILD, "Alias of --custom-platform (as docker buildx spells it)", ""),
     _f("label", "label", BUILD, "Label key=value for the image; repeatable"),
     _f("force", "bool", BUILD, "Allow running outside of a container"),
     _f("isolation", "str", BUILD, "How RUN executes: chroot (a private root per step), "

@@ -167,7 +167,9 @@ def build_record(plan: BuildPlan, facts: BuildFacts) -> BuildRecord:
     )
 
 
-def _side_file(path: str, stage: str) -> str:
+def side_file(path: str, stage: str) -> str:
+    """``path`` with ``stage`` before its extension (``sbom.spdx.json`` →
+    ``sbom.<stage>.spdx.json``): a stage's or a platform's own file."""
     base, ext = os.path.splitext(path)
     if base.endswith(".spdx") or base.endswith(".cdx"):
         base, inner = os.path.splitext(base)
@@ -214,7 +216,7 @@ def attest(
                 statements.append((kind, data))
                 log.info("SBOM: %d packages in stage %s", count, stage.label)
                 if opts.sbom_file:
-                    files.append((_side_file(opts.sbom_file, label), data))
+                    files.append((side_file(opts.sbom_file, label), data))
     if opts.provenance is not None:
         predicate = provenance_predicate(
             build_record(plan, facts),

@@ -44,13 +44,14 @@ from kaniko.dockerfile.dockerignore import PatternMatcher, load_dockerignore
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
-from kaniko.executor.earlypush import early_push
+from kaniko.executor.earlypush import EarlyPush, early_push
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
 from kaniko.executor.graph import build_graph, resolve_bases
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.mounts import RunMounts, check_run_steps, run_mounts_for
 from kaniko.executor.outputs import write_outputs
 from kaniko.executor.overlayroots import overlay_parts
+from kaniko.executor.platforms import check_base_platforms, require_emulation
 from kaniko.executor.stage import StageOptions, StageRoots
 from kaniko.executor.timing import count, phase, recording
 from kaniko.executor.workspace import Extractor, IgnoreRules, Workspace
@@ -233,12 +234,15 @@ def stage_roots(
     parts: StageParts,
     source: Source,
     bases: RemoteBases,
-) -> Iterator[StageRoots]:
+    name: str = "",
+) -> Iterator[DirectoryRoots]:
     """Where the stages keep their roots: directories of the workspace, or ``/``; closed
-    (``--cleanup``: ``/`` wiped) at the end."""
+    (``--cleanup``: ``/`` wiped) at the end. ``name`` tells the roots of one platform of
+    a multi-platform build apart (their kept in-place stages go to ``stages/<name>``)."""
     context, matcher = source.context, source.dockerignore()
-    roots: StageRoots
+    roots: DirectoryRoots
     if isolation == "inplace":
+        stages = Path(options.kaniko_dir) / "stages"
         roots = InplaceBuild(
             parts,
             plan,
@@ -247,6 +251,7 @@ def stage_roots(
             images=bases,
             kaniko_dir=options.kaniko_dir,
             keep=(options.cache_mount_dir,),  # RUN --mount=type=cache's store
+            stages_dir=stages / name if name else None,
         )
     else:
         roots = DirectoryRoots(parts, context=context, matcher=matcher, images=bases)
@@ -323,13 +328,83 @@ def attest_image(
     return attest(options.attest, plan, final, images, roots, extractor, destinations, facts)
 
 
+@dataclass
+class Started:
+    """What every platform of a build shares, set up before any stage is built (steps 1
+    and 2 of the module docs): one plan per target platform, checked; the work directory,
+    the stage parts and the layer cache."""
+
+    options: BuildOptions
+    isolation: str
+    source: Source
+    destinations: list[Reference]
+    transport: Transport
+    bases: RemoteBases
+    plans: list[BuildPlan]
+    started: datetime
+    created: datetime
+    materials: Materials
+    parts: StageParts
+    early: EarlyPush | None
+    cache: BuildCache | None
+    progress: Reporter
+
+    def finish_push(self) -> None:
+        """Wait for the layers uploaded while they were written."""
+        if self.early is not None:
+            count("layers_pushed_early", self.early.wait())
+
+
+def start_build(
+    opened: ExitStack, options: BuildOptions, environ: Mapping[str, str], progress: Reporter
+) -> Started:
+    """Steps 1 and 2 (see the module docs) for every target platform; what is opened is
+    closed by ``opened``."""
+    opened.enter_context(recording(options.perf.profile_file, options.perf.benchmark_file))
+    materials = opened.enter_context(collecting(Materials()))
+    started = datetime.now(UTC)
+    isolation = choose_isolation(options)
+    run_mounts = run_mounts_for(options, environ, isolation)  # --secret, --ssh: read now
+    context = opened.enter_context(closing(prepare_context(options)))
+    source = read_source(options, context.path)
+    destinations = parse_destinations(options)
+    transport = opened.enter_context(Transport(options.registry))
+    bases = base_images(options, transport)
+    targets = [replace(options, platform=p) for p in options.platforms] or [options]
+    with phase("plan"):
+        for one in targets:  # every FROM image at once, before the planner asks
+            resolve_bases(one, source.dockerfile, bases, environ)
+        plans = [plan_build(one, source.dockerfile, bases, environ) for one in targets]
+    for plan in plans:
+        if options.platforms:
+            check_base_platforms(plan, bases, source.display)
+        check_run_steps(plan, run_mounts.secrets, run_mounts.agents, source.display)
+        require_emulation(plan, source.display)
+    check_destinations(options.output, destinations, transport)
+    created = creation_time(options.output)
+    workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
+    opened.enter_context(temporary_files_in(workspace.tmp))
+    parts = stage_parts(options, workspace, source.display, progress, run_mounts)
+    parts = opened.enter_context(overlay_parts(options, isolation, parts))
+    early = early_push(options.output.no_push, destinations, transport)
+    if early is not None:  # layers uploaded while they are written
+        parts = replace(parts, snapshots=replace(parts.snapshots, watch=early.watch))
+    cache = layer_cache(options, transport, parts.extractor, bases)
+    return Started(
+        options, isolation, source, destinations, transport, bases, plans, started, created,
+        materials, parts, early, cache, progress,
+    )  # fmt: skip
+
+
 def build(
     options: BuildOptions,
     *,
     environ: Mapping[str, str] | None = None,
     progress: Reporter = SILENT,
 ) -> BuildResult:
-    """Build (and push) the image ``options`` describe, in the steps of the module docs.
+    """Build (and push) the image ``options`` describe, in the steps of the module docs;
+    with several target platforms, one index of an image per platform
+    (:mod:`kaniko.executor.platforms`).
 
     ``environ`` is where a bare ``--build-arg NAME`` takes its value (default:
     ``os.environ``); ``progress`` is told about pulls and pushes. What the build opens
@@ -337,54 +412,44 @@ def build(
     """
     environ = os.environ if environ is None else environ
     with ExitStack() as opened:
-        opened.enter_context(recording(options.perf.profile_file, options.perf.benchmark_file))
-        materials = opened.enter_context(collecting(Materials()))
-        started = datetime.now(UTC)
-        isolation = choose_isolation(options)
-        run_mounts = run_mounts_for(options, environ, isolation)  # --secret, --ssh: read now
-        context = opened.enter_context(closing(prepare_context(options)))
-        source = read_source(options, context.path)
-        destinations = parse_destinations(options)
-        transport = opened.enter_context(Transport(options.registry))
-        bases = base_images(options, transport)
-        with phase("plan"):
-            resolve_bases(options, source.dockerfile, bases, environ)
-            plan = plan_build(options, source.dockerfile, bases, environ)
-        check_run_steps(plan, run_mounts.secrets, run_mounts.agents, source.display)
-        check_destinations(options.output, destinations, transport)
-        created = creation_time(options.output)
-        workspace = opened.enter_context(Workspace.create(options.kaniko_dir))
-        opened.enter_context(temporary_files_in(workspace.tmp))
-        parts = stage_parts(options, workspace, source.display, progress, run_mounts)
-        parts = opened.enter_context(overlay_parts(options, isolation, parts))
-        early = early_push(options.output.no_push, destinations, transport)
-        if early is not None:  # layers uploaded while they are written
-            parts = replace(parts, snapshots=replace(parts.snapshots, watch=early.watch))
-        roots = opened.enter_context(stage_roots(options, isolation, plan, parts, source, bases))
-        cache = layer_cache(options, transport, parts.extractor, bases)
-        if cache is not None:
-            opened.callback(cache.close)  # stored entries are waited for, before roots go
-        opts = stage_options(options, created, source.display)
-        images = build_graph(options, isolation, plan, roots, bases, parts, opts, progress, cache)
-        final = images[plan.target_index]
-        if options.output.reproducible:
-            final = mutate.canonical(final, created)
-        attested = None
-        if options.attest.enabled:
-            times = (started, created)
-            attested = attest_image(
-                options, plan, final, images, roots, parts.extractor, destinations, source,
-                materials, times,
-            )  # fmt: skip
-            final = attested.index.images()[0]
-        index = attested.index if attested is not None else None
-        with phase("push"):
-            if early is not None:
-                count("layers_pushed_early", early.wait())
-            digest = write_outputs(
-                final, destinations, options.output, transport, progress, index=index
-            )
-        if attested is not None:
-            attested.write_files()
+        run = start_build(opened, options, environ, progress)
+        roots_stack = opened.enter_context(ExitStack())  # stage roots go after the cache
+        if run.cache is not None:
+            opened.callback(run.cache.close)  # stored entries are waited for, before roots go
+        if options.platforms:
+            from kaniko.executor.platforms import build_platforms
+
+            return build_platforms(run, roots_stack)
+        return build_one(run, roots_stack)
+
+
+def build_one(run: Started, roots_stack: ExitStack) -> BuildResult:
+    """Steps 3 and 4 of the module docs for one target platform."""
+    options, source, plan = run.options, run.source, run.plans[0]
+    roots = roots_stack.enter_context(
+        stage_roots(options, run.isolation, plan, run.parts, source, run.bases)
+    )
+    opts = stage_options(options, run.created, source.display)
+    images = build_graph(
+        options, run.isolation, plan, roots, run.bases, run.parts, opts, run.progress, run.cache
+    )
+    final = images[plan.target_index]
+    if options.output.reproducible:
+        final = mutate.canonical(final, run.created)
+    attested = None
+    if options.attest.enabled:
+        attested = attest_image(
+            options, plan, final, images, roots, run.parts.extractor, run.destinations,
+            source, run.materials, (run.started, run.created),
+        )  # fmt: skip
+        final = attested.index.images()[0]
+    index = attested.index if attested is not None else None
+    with phase("push"):
+        run.finish_push()
+        digest = write_outputs(
+            final, run.destinations, options.output, run.transport, run.progress, index=index
+        )
+    if attested is not None:
+        attested.write_files()
     log.info("Built image %s", digest)
     return BuildResult(final, digest, plan, index)

@@ -423,6 +423,12 @@ class DirectoryRoots:
         self.parts = parts
         self.sources = CopySources(context, matcher, ImageTrees(images, parts.extractor), self)
         self._built: dict[int, DirectorySteps] = {}
+        self._adopted: dict[int, Path] = {}
+
+    def adopt(self, index: int, tree: Path) -> None:
+        """Stage ``index`` was built by another build's roots, whose finished tree is
+        ``tree`` (a stage that the platforms of a multi-platform build share)."""
+        self._adopted[index] = tree
 
     def steps(self, stage: Stage, base: Image) -> DirectorySteps:
         """The filesystem steps of ``stage``, on a new directory."""
@@ -442,6 +448,8 @@ class DirectoryRoots:
         """``stage`` is built (its directory stays, for ``COPY --from``)."""
 
     def tree(self, index: int) -> Path:
+        if index in self._adopted:
+            return self._adopted[index]
         steps = self._built.get(index)
         if steps is None:
             raise BuildError(f"COPY --from: stage {index} was not built")

@@ -101,8 +101,8 @@ class OverlayRoots:
 
     def stack(self, stage: Stage, lowers: list[str]) -> OverlayStack:
         workspace = self.extractor.workspace
-        root = workspace.new_root(f"stage-{stage.index}")
-        stack = OverlayStack(workspace.base / f"overlay-{stage.index}", root, lowers)
+        root = workspace.new_root(f"stage-{stage.index}")  # stage-1.2: another platform's
+        stack = OverlayStack(workspace.base / f"overlay-{root.name}", root, lowers)
         self._stacks.append(stack)
         stack.mount()
         count("overlay_stages")

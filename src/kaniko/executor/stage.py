@@ -201,6 +201,16 @@ def build_stage(stage: Stage, base: Image, fs: FilesystemSteps, opts: StageOptio
     return build.image()
 
 
+def base_image(stage: Stage, built: Mapping[int, Image], images: Images) -> Image:
+    """The image ``stage`` starts from: ``scratch``, an earlier stage's (in ``built``) or
+    ``images``' image for the stage's platform."""
+    if stage.base == "scratch":
+        return scratch(stage.platform)
+    if isinstance(stage.base, int):
+        return built[stage.base]
+    return images.image(stage.base, stage.platform)
+
+
 class StageCache(Protocol):
     """The layer cache, put in front of each stage's filesystem steps (``--cache``)."""
 
@@ -246,12 +256,7 @@ def build_stages(
     def one(index: int) -> None:
         stage = plan.stage(index)
         log.info("Building stage %s", stage.label)
-        if stage.base == "scratch":
-            base = scratch(stage.platform)
-        elif isinstance(stage.base, int):
-            base = built[stage.base]
-        else:
-            base = images.image(stage.base, stage.platform)
+        base = base_image(stage, built, images)
         fs = roots.steps(stage, base)
         if cache is not None:
             fs = cache.steps(stage, base, fs, dict(built))  # others may add to it meanwhile

@@ -92,9 +92,16 @@ class Workspace:
         return self.base / "blobs"
 
     def new_root(self, name: str) -> Path:
-        root = self.base / name
-        root.mkdir(mode=0o755)
-        return root
+        """A new empty directory named ``name`` (``name.2``, ``name.3`` … when taken: the
+        platforms of a multi-platform build each number their stages from 0)."""
+        root, number = self.base / name, 1
+        while True:
+            try:
+                root.mkdir(mode=0o755)
+                return root
+            except FileExistsError:
+                number += 1
+                root = self.base / f"{name}.{number}"
 
     def remove(self) -> None:
         if self.work is not None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from kaniko.errors import ImageError
+from kaniko.images.mutate import with_media_types
 from kaniko.oci import mediatypes as mt
 from kaniko.oci.descriptor import Descriptor
 from kaniko.oci.digest import Digest, sha256_of
@@ -108,17 +109,15 @@ class IndexEntry:
 
 @dataclass(frozen=True)
 class ImageIndex:
-    """An OCI image index of images and artifact manifests (images first)."""
+    """An OCI image index of images and artifact manifests (images first), or a Docker
+    manifest list of Docker images (``media_type``)."""
 
     entries: tuple[IndexEntry, ...]
     annotations: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def media_type(self) -> str:
-        return mt.OCI_INDEX
+    media_type: str = mt.OCI_INDEX
 
     def index(self) -> Index:
-        return Index(mt.OCI_INDEX, tuple(e.descriptor for e in self.entries), self.annotations)
+        return Index(self.media_type, tuple(e.descriptor for e in self.entries), self.annotations)
 
     def raw_manifest(self) -> bytes:
         return self.index().to_json()
@@ -155,3 +154,21 @@ def make_index(images: Sequence[IndexEntry], artifacts: Sequence[IndexEntry] = (
                 f"got {entry.item.media_type}"
             )
     return ImageIndex((*images, *artifacts))
+
+
+def platform_index(images: Sequence[tuple[Image, Platform]]) -> ImageIndex:
+    """The index of a multi-platform build: one entry per (image, platform), in order.
+
+    A Docker manifest list when every image is Docker-typed (as BuildKit and buildah
+    push one), else an OCI index, Docker-typed images converted to OCI types.
+    """
+    if not images:
+        raise ImageError("an image index needs at least one image")
+    docker = all(image.manifest().is_docker for image, _ in images)
+    entries = []
+    for image, platform in images:
+        if not docker and image.manifest().is_docker:
+            image = with_media_types(image, oci=True)
+        entries.append(image_entry(image, platform))
+    media_type = mt.DOCKER_MANIFEST_LIST if docker else mt.OCI_INDEX
+    return ImageIndex(tuple(entries), media_type=media_type)

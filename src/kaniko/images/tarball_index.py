@@ -60,7 +60,7 @@ def write_index_tarball(index: ImageIndex, path: str, tags: Sequence[str]) -> No
     annotations = {}
     if tags:
         annotations = {IMAGE_NAME: repo_tag(tags[0]), REF_NAME: repo_tag(tags[0])}
-    top = Descriptor(mt.OCI_INDEX, index.digest(), len(raw_index), annotations=annotations)
+    top = Descriptor(index.media_type, index.digest(), len(raw_index), annotations=annotations)
     try:
         with (
             atomic_file(path) as out,

@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from isal import isal_zlib
 
+BLOCK_SIZE = 1 << 20  # the blocks a layer is cut into: part of the blob's bytes
 WINDOW = 32 * 1024
 HEADER = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF))  # deflate, no name, mtime 0, OS unknown
 _FINAL = b"\x03\x00"  # an empty fixed-Huffman block with BFINAL set: the stream's end

@@ -27,6 +27,7 @@ from isal import igzip, igzip_threaded, isal_zlib
 
 from kaniko.errors import ImageError, UsageError
 from kaniko.iotools import CHUNK, Readable
+from kaniko.oci import blockgzip
 from kaniko.oci.mediatypes import Compression, layer_compression
 
 if TYPE_CHECKING:
@@ -229,7 +230,11 @@ def _read_head(stream: Readable, size: int) -> bytes:
 
 
 def compress(data: bytes, kind: str, level: int | None = None) -> bytes:
-    """``data`` compressed whole, exactly as :func:`compressor` streams it."""
+    """``data`` compressed whole, the same bytes as a layer spooled by
+    :class:`~kaniko.oci.streams.LayerSpooler` (gzip in :mod:`~kaniko.oci.blockgzip`'s
+    blocks, zstd as :func:`compressor` streams it)."""
+    if kind == "gzip":
+        return blockgzip.compress(data, isal_level(level), blockgzip.BLOCK_SIZE)
     comp = compressor(kind, level)
     return comp.compress(data) + comp.flush()
 

@@ -86,12 +86,12 @@ class Platform:
         known architecture (meaning linux). Each component is letters, digits, ``_``, ``-``
         (and ``.`` past the OS); architectures are normalised (``x86_64`` is ``amd64``,
         ``aarch64`` is ``arm64``, ``armhf`` is ``arm/v7`` …). A comma-separated list is
-        refused: one platform per value, until multi-platform builds exist.
+        refused here (one platform per value); :func:`parse_platforms` reads lists.
         """
         text = text.strip()
         if "," in text:
             raise UsageError(
-                f"invalid platform {text!r}: multi-platform builds are not supported yet; "
+                f"invalid platform {text!r}: one platform expected here, not a list; "
                 "give one os/arch[/variant]"
             )
         if "*" in text:
@@ -154,3 +154,25 @@ class Platform:
             f"{prefix}ARCH": self.architecture,
             f"{prefix}VARIANT": self.variant,
         }
+
+
+def parse_platforms(text: str) -> tuple[Platform, ...]:
+    """The target platforms of a build: a comma-separated list (``linux/amd64,linux/arm64``),
+    each parsed by :meth:`Platform.parse`, duplicates (after normalisation) dropped, order
+    kept. A build target must name an OS and an architecture Go knows (``linux/amd64``,
+    not ``linux/amd46``): nothing could be built or run for any other."""
+    words = [word.strip() for word in text.split(",")]
+    if not text.strip() or any(not word for word in words):
+        raise UsageError(f"invalid platform list {text!r}: an empty entry")
+    found: list[Platform] = []
+    for word in words:
+        platform = Platform.parse(word)
+        if platform.os not in _KNOWN_OS:
+            raise UsageError(f"invalid platform {word!r}: unknown operating system {platform.os!r}")
+        if platform.architecture not in _KNOWN_ARCH:
+            raise UsageError(
+                f"invalid platform {word!r}: unknown architecture {platform.architecture!r} "
+                "(want a GOARCH name: amd64, arm64, arm, 386, ppc64le, s390x, riscv64 …)"
+            )
+        found.append(platform)
+    return tuple(dict.fromkeys(found))

@@ -27,7 +27,7 @@ from typing import BinaryIO, Protocol
 
 from kaniko.errors import FilesystemError
 from kaniko.iotools import CHUNK
-from kaniko.oci.blockgzip import ParallelGzip
+from kaniko.oci.blockgzip import BLOCK_SIZE, ParallelGzip
 from kaniko.oci.compress import Compressor, compressor, isal_level
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import FileLayer
@@ -35,7 +35,7 @@ from kaniko.oci.mediatypes import Compression, layer_media_type, layer_suffix
 
 # The compressor always sees 1 MiB pieces: same tar bytes, same blob. Part of the output
 # format (ISA-L's output depends on how its input is split): never tie it to CHUNK.
-_BLOCK = 1 << 20
+_BLOCK = BLOCK_SIZE
 
 
 class SpoolWatcher(Protocol):
