@@ -118,3 +118,23 @@ def test_concurrent_builds_wait_for_one_extraction(tmp_path: Path) -> None:
         store.close()
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(lock)
+
+
+def test_a_tree_is_made_while_other_builds_hold_its_lock_shared(tmp_path: Path) -> None:
+    """Builds using a key hold its lock shared for their whole life: making the tree must
+    not wait for them (an upgrade to exclusive would, and two stores of one process that
+    raced to make it waited for each other forever)."""
+    store = BaseStore(tmp_path, 1 << 30)
+    lock = os.open(tmp_path / "trees" / "k.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_SH)  # another build, on this key, for as long as it runs
+    results: list[tuple[Path, bool]] = []
+    thread = threading.Thread(target=lambda: results.append(store.tree("k", filler(1))))
+    thread.start()
+    thread.join(timeout=10)
+    try:
+        assert not thread.is_alive(), "making the tree waited for a build that holds it"
+        assert results and results[0][1] is True and results[0][0].is_dir()
+    finally:
+        os.close(lock)
+        thread.join()
+        store.close()

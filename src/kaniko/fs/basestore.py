@@ -9,12 +9,14 @@ image's layers, see :func:`chain_id`, plus what decided which paths were extract
 
     <dir>/trees/<key>/        the extracted tree (appears whole, by a rename)
     <dir>/trees/<key>.json    its size in bytes; its mtime is when it was last used
-    <dir>/trees/<key>.lock    shared by every build using the tree, exclusive to make it
+    <dir>/trees/<key>.lock    shared by every build using (or making) the tree, exclusive
+                              to evict it
+    <dir>/trees/<key>.make    exclusive while one build makes the tree
     <dir>/tmp/<key>/          a tree being made (a killed maker's is removed on retry)
     <dir>/lock                exclusive while trees are counted and evicted
 
 Locks are ``flock`` locks, so a killed build's locks go with it. Builds on the same base
-wait for one extraction (the maker holds the key's lock exclusively) and then share the
+wait for one extraction (the maker holds the key's ``.make`` lock) and then share the
 tree (each holds it shared until :meth:`BaseStore.close`), as concurrent stages of one
 build do. After a tree is made, the least recently used trees no build is using are
 removed until the store is within its size limit; a tree larger than the whole limit is
@@ -109,28 +111,34 @@ class BaseStore:
         return self.directory / "trees" / key
 
     def _acquire(self, key: str, fd: int, make: Callable[[Path], None]) -> bool:
-        fcntl.flock(fd, fcntl.LOCK_SH)
+        """Hold ``key``'s tree shared (``fd``), making it first if no build did. Making
+        is serialised by a second lock, ``<key>.make``: waiting for the shared lock to
+        become exclusive would wait for every build using the tree to end (and, for two
+        stores of one process, forever)."""
+        fcntl.flock(fd, fcntl.LOCK_SH)  # from now on no eviction removes it
         if self._path(key).is_dir():
             self._touch(key)
             return False
-        fcntl.flock(fd, fcntl.LOCK_EX)  # others making or using it: wait for them
-        if self._path(key).is_dir():
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            self._touch(key)
-            return False
-        partial = self.directory / "tmp" / key
-        _remove(partial)  # left by a maker that was killed
-        partial.mkdir(mode=0o755)
+        maker = os.open(self._path(key).with_suffix(".make"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            make(partial)
-            size = tree_size(partial)
-            os.rename(partial, self._path(key))
-        except BaseException:
-            _remove(partial)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            raise
-        self._path(key).with_suffix(".json").write_text(json.dumps({"size": size}))
-        fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(maker, fcntl.LOCK_EX)  # another build making it: wait for it
+            if self._path(key).is_dir():
+                self._touch(key)
+                return False
+            partial = self.directory / "tmp" / key
+            _remove(partial)  # left by a maker that was killed
+            partial.mkdir(mode=0o755)
+            try:
+                make(partial)
+                size = tree_size(partial)
+                self._path(key).with_suffix(".json").write_text(json.dumps({"size": size}))
+                os.rename(partial, self._path(key))
+            except BaseException:
+                _remove(partial)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                raise
+        finally:
+            os.close(maker)  # releases the maker's lock
         log.debug("extracted base %s kept (%d MB)", key[:12], size >> 20)
         return True
 
