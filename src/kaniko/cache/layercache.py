@@ -81,11 +81,13 @@ class CacheStore(Protocol):
 
 @dataclass(frozen=True)
 class Hit:
-    """A usable entry: the layer to append (None: the step changed nothing)."""
+    """A usable entry: the layer to append (None: the step changed nothing).
+    ``this_build``: not read from the store, made by an earlier step of this build."""
 
     key: str
     layer: Layer | None
     created: datetime
+    this_build: bool = False
 
 
 @dataclass(frozen=True)
