@@ -3,7 +3,7 @@
 Each test starts several threads at one barrier, as the scheduler starts stages, and
 checks what they share: one look-up per key, a layer made by one stage served to the
 ones that ask later, each stage's context carried to the look-up pool (its log lines
-name it).
+name it), one search of the base-image directory per image.
 """
 
 from __future__ import annotations
@@ -11,14 +11,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from kaniko.cache.basecache import BaseImageDir
 from kaniko.cache.layercache import CacheWriter, Hit, entry_image
 from kaniko.cache.layoutstore import LayoutStore
+from kaniko.errors import ImageError
+from kaniko.executor.bases import RemoteBases
 from kaniko.executor.cached import BuildCache
+from kaniko.executor.cachedbases import CachedBases
 from kaniko.executor.scheduler import STAGE
 from kaniko.executor.workspace import Extractor, Workspace
 from kaniko.images.empty import scratch
@@ -146,3 +151,52 @@ def _now():  # type: ignore[no-untyped-def]
     from kaniko.cache.layercache import utc_now
 
     return utc_now()
+
+
+class _SlowFind(CachedBases):
+    """Counts the searches of the directory and the registry, each taking a while."""
+
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(
+            Transport(RegistryOptions()),
+            RegistryOptions(),
+            BaseImageDir(tmp, timedelta(hours=1)),
+        )
+        self.finds: list[str] = []
+        self.lock = threading.Lock()
+
+    def _find(self, reference: str, platform: Platform) -> Image:
+        with self.lock:
+            self.finds.append(reference)
+        time.sleep(0.2)
+        if reference.endswith(":broken"):
+            raise ImageError(f"{reference}: the cached copy is unusable")
+        return scratch(platform)
+
+
+def test_stages_asking_for_one_base_image_at_once_get_one_image(tmp_path: Path) -> None:
+    bases = _SlowFind(tmp_path)
+    images = at_once(lambda i: bases.image("lab/tools:1", PLATFORM))
+    assert bases.finds == ["lab/tools:1"]
+    assert all(image is images[0] for image in images)
+    assert bases.known("lab/tools:1", PLATFORM) is images[0]
+
+
+def test_known_looks_for_a_resolved_image_no_stage_asked_for_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull-ahead asks for the images ``COPY --from`` reads before any stage does:
+    one resolved at the registry is looked for now (its layers are pulled ahead unless
+    the directory has it); one not resolved, or unusable, is None (its stage reports it)."""
+    bases = _SlowFind(tmp_path)
+    resolved = {"lab/tools:1", "lab/tools:broken"}
+    monkeypatch.setattr(
+        RemoteBases,
+        "known",
+        lambda self, ref, platform: scratch(platform) if ref in resolved else None,
+    )
+    assert bases.known("lab/never-resolved:1", PLATFORM) is None
+    found = bases.known("lab/tools:1", PLATFORM)
+    assert found is not None and bases.image("lab/tools:1", PLATFORM) is found
+    assert bases.known("lab/tools:broken", PLATFORM) is None
+    assert bases.finds == ["lab/tools:1", "lab/tools:broken"]
