@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -160,3 +161,44 @@ def test_a_failed_write_is_a_warning(tmp_path: Path, caplog) -> None:
     writer.put(KEY, _layer(), "RUN make", oci=False)
     writer.close()
     assert "Could not store cache entry" in caplog.text
+
+
+_STAGE: contextvars.ContextVar[str] = contextvars.ContextVar("test_stage", default="")
+
+
+class _Seeing(LayoutStore):
+    """Records the stage context each write runs in (the log prefix's source)."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(base)
+        self.seen: list[tuple[str, str]] = []
+
+    def write(self, key: str, entry: Image) -> None:
+        self.seen.append((key, _STAGE.get()))
+        super().write(key, entry)
+
+
+def test_stages_writing_at_once_each_write_in_their_own_context(tmp_path: Path) -> None:
+    """Stages built at once put entries from their threads: each key once, and each
+    write runs in the asking stage's context, so its log lines name that stage."""
+    store = _Seeing(str(tmp_path / "layers"))
+    writer = CacheWriter(store)
+    start = threading.Barrier(4)
+
+    def stage(label: str, key: str) -> None:
+        _STAGE.set(label)
+        start.wait()
+        writer.put(key, _layer(), "RUN make", oci=False)
+
+    asks = [("a", KEY), ("b", "cd" * 32), ("c", "ef" * 32), ("d", KEY)]
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(stage, *ask)) for ask in asks
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert sorted(writer.written) == sorted([KEY, "cd" * 32, "ef" * 32])
+    assert ("cd" * 32, "b") in store.seen and ("ef" * 32, "c") in store.seen
+    assert [label for key, label in store.seen if key == KEY] in (["a"], ["d"])

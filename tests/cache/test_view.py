@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -111,3 +113,38 @@ def test_a_layer_that_is_not_a_tar_is_an_image_error() -> None:
     broken = BytesLayer.from_tar(b"x" * 700)
     with pytest.raises(ImageError, match="cannot read its headers"):
         LayerIndex.read(broken)
+
+
+def test_stages_asking_for_one_layer_at_once_read_it_once(tmp_path: Path) -> None:
+    """Stages built at once index the same base layers: one reads each (a layer not in
+    the blob cache is pulled by its opener), the others wait and get that index."""
+    wanted = _layers()[0]
+    opened: list[str] = []
+    lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slow_opener(layer: BytesLayer) -> Iterator[BinaryIO]:
+        with lock:
+            opened.append(str(layer.digest))
+        time.sleep(0.3)  # a pull: long enough for every thread to ask meanwhile
+        with layer.open_compressed() as blob:
+            yield blob
+
+    store = IndexStore(tmp_path, slow_opener)  # type: ignore[arg-type]
+    start = threading.Barrier(4)
+    found: list[LayerIndex] = []
+
+    def ask() -> None:
+        start.wait()
+        index = store.index(wanted)
+        with lock:
+            found.append(index)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert opened == [str(wanted.digest)]
+    assert len(found) == 4 and all(index is found[0] for index in found)
+    assert "a/b/c" in found[0].entries

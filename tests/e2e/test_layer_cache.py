@@ -59,6 +59,7 @@ class Builder:
         registry: RegistryOptions | None = None,
         build_args: tuple[tuple[str, str | None], ...] = (),
         no_push: bool = False,
+        jobs: int = 0,
         **cache_options: object,
     ) -> str:
         self.caplog.clear()
@@ -68,6 +69,7 @@ class Builder:
             context=str(self.ctx),
             kaniko_dir=str(self.kaniko_dir),
             build_args=build_args,
+            jobs=jobs,
             registry=registry or RegistryOptions(),
             output=OutputOptions(
                 destinations=(self.dest,), reproducible=reproducible, no_push=no_push

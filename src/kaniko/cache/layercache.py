@@ -17,12 +17,14 @@ before it is used, its digest checked, and kept in the build's blob directory, s
 the image pushed never references a blob that is not what it claims.
 
 :class:`CacheWriter` stores entries in the background while the build goes on, each key at
-most once per build; its failures are warnings. With ``--no-push-cache`` there is none.
+most once per build (two stages built at once may both ask for one key); its failures are
+warnings. With ``--no-push-cache`` there is none.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
@@ -79,11 +81,13 @@ class CacheStore(Protocol):
 
 @dataclass(frozen=True)
 class Hit:
-    """A usable entry: the layer to append (None: the step changed nothing)."""
+    """A usable entry: the layer to append (None: the step changed nothing).
+    ``this_build``: not read from the store, made by an earlier step of this build."""
 
     key: str
     layer: Layer | None
     created: datetime
+    this_build: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,8 @@ class CacheWriter:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cache-push")
             entry = entry_image(layer, created_by, _clock(self.clock), oci=oci)
-            self._pending[key] = self._pool.submit(self._write, key, entry)
+            context = contextvars.copy_context()  # the caller's log prefix (its stage)
+            self._pending[key] = self._pool.submit(context.run, self._write, key, entry)
 
     def _write(self, key: str, entry: Image) -> None:
         where = self.store.where(key)
@@ -284,4 +289,5 @@ class CacheWriter:
     @property
     def written(self) -> tuple[str, ...]:
         """The keys this writer was asked to store, in order."""
-        return tuple(self._pending)
+        with self._lock:
+            return tuple(self._pending)

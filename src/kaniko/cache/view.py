@@ -174,13 +174,18 @@ class LayerIndex:
 
 class IndexStore:
     """Layer indexes by blob digest: in memory, and in ``directory`` when it is writable.
-    Blobs are opened with ``opener`` (the build's blob cache) when one is given."""
+    Blobs are opened with ``opener`` (the build's blob cache) when one is given.
+
+    Stages built at once ask for indexes from their own threads, often of the same base
+    layers: each layer is read by one of them while the others wait for its index (a
+    layer not in the blob cache yet would otherwise be pulled once per stage)."""
 
     def __init__(self, directory: Path | None = None, opener: Opener | None = None) -> None:
         self.directory = directory
         self.opener = opener
         self._memory: dict[str, LayerIndex] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts
+        self._reading: dict[str, threading.Lock] = {}  # one reader per digest
 
     def index(self, layer: Layer, *, keep: bool = True) -> LayerIndex:
         """The index of ``layer``; ``keep``: worth keeping on disk (a base's or a cached
@@ -188,16 +193,22 @@ class IndexStore:
         key = str(layer.digest)
         with self._lock:
             found = self._memory.get(key)
+            reading = self._reading.setdefault(key, threading.Lock())
         if found is not None:
             return found
-        found = self._load(key) if keep else None
-        if found is None:
-            found = LayerIndex.read(layer, self.opener)
-            if keep:
-                self._save(key, found)
-        with self._lock:
-            self._memory[key] = found
-        return found
+        with reading:
+            with self._lock:
+                found = self._memory.get(key)
+            if found is not None:  # read by the stage this one waited for
+                return found
+            found = self._load(key) if keep else None
+            if found is None:
+                found = LayerIndex.read(layer, self.opener)
+                if keep:
+                    self._save(key, found)
+            with self._lock:
+                self._memory[key] = found
+            return found
 
     def _file(self, key: str) -> Path | None:
         if self.directory is None:

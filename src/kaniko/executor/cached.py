@@ -32,16 +32,18 @@ and the stage's later ones uncached: the step runs and fails, or not, as without
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kaniko.cache import keys
-from kaniko.cache.layercache import CacheStore, CacheWriter, Clock, Hit, LayerCache
+from kaniko.cache.layercache import CacheStore, CacheWriter, Clock, Hit, LayerCache, utc_now
 from kaniko.cache.layoutstore import LayoutStore, is_layout_repo
 from kaniko.cache.registrystore import RegistryStore, cache_repository
 from kaniko.cache.view import ImageView, IndexStore, LayerIndex, ViewTooLarge
@@ -136,7 +138,13 @@ class Policy:
 
 class BuildCache:
     """The layer cache of one build (see the module docs); :meth:`close` waits for the
-    entries being stored."""
+    entries being stored.
+
+    Stages built at once share it, from their own threads: each key is looked up once per
+    build (stages whose steps share a key get the same answer, and the entry is read and
+    its blob checked once), on the lookup pool, in a copy of the asking stage's context
+    (its log lines name the stage).
+    """
 
     def __init__(
         self,
@@ -156,6 +164,8 @@ class BuildCache:
         self.writer = None if options.cache.no_push_cache else CacheWriter(store, clock)
         self.indexes = IndexStore(index_directory(options.cache.dir), extractor.open_layer)
         self._pool = ThreadPoolExecutor(LOOKUP_WORKERS, thread_name_prefix="cache-lookup")
+        self._lock = threading.Lock()  # guards the two below: stages call in at once
+        self._lookups: dict[str, Future[Hit | None]] = {}
         self._warned_single = False
 
     def steps(
@@ -165,14 +175,31 @@ class BuildCache:
         if not isinstance(fs, DirectorySteps):
             return fs
         if self.options.snapshot.single_snapshot:
-            if not self._warned_single:
+            with self._lock:
+                warn, self._warned_single = not self._warned_single, True
+            if warn:
                 log.warning("--single-snapshot: one layer per stage, so no layer is cached")
-                self._warned_single = True
             return fs
         return CachedSteps(self, stage, base, fs, built)
 
     def lookup(self, key: str) -> Future[Hit | None]:
-        return self._pool.submit(self.cache.lookup, key)
+        """The look-up of ``key``: started now, or the one a stage started already."""
+        with self._lock:
+            found = self._lookups.get(key)
+            if found is None:
+                context = contextvars.copy_context()
+                found = self._pool.submit(context.run, self.cache.lookup, key)
+                self._lookups[key] = found
+            return found
+
+    def made(self, key: str, layer: Layer | None) -> None:
+        """The step of ``key`` ran in this build and made ``layer``: a stage asking for
+        ``key`` from now on is given that layer, not the miss an earlier look-up found
+        (nor a store round trip racing the background write)."""
+        done: Future[Hit | None] = Future()
+        done.set_result(Hit(key, layer, utc_now(), this_build=True))
+        with self._lock:
+            self._lookups[key] = done
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -322,13 +349,17 @@ class CachedSteps:
         if planned.lookup is not None:
             hit = planned.lookup.result()
             if hit is not None:
+                if hit.this_build:
+                    log.info("line %d: using the layer this build made for the same step",
+                             step.line)  # fmt: skip
                 if hit.layer is not None:
                     self._adopt(hit.layer)
                 return hit.layer
         layer = self._build(step, config)
-        writer = self.cache.writer
-        if planned.key is not None and planned.lookup is not None and writer is not None:
-            writer.put(planned.key, layer, created_by(step), oci=self.oci)
+        if planned.key is not None and planned.lookup is not None:
+            self.cache.made(planned.key, layer)
+            if self.cache.writer is not None:
+                self.cache.writer.put(planned.key, layer, created_by(step), oci=self.oci)
         return layer
 
     def finish(self) -> Sequence[Layer]:

@@ -5,11 +5,15 @@
 is there, ``FROM name:tag`` is resolved at the registry and its layers read from the
 directory, and a registry that cannot be reached falls back, with a warning, to the
 newest fresh copy warmed from that reference.
+
+Stages built at once ask for images from their own threads: each (reference, platform)
+is looked for once, by the first to ask, and every stage gets that one image.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 
 from kaniko.attest.materials import report_image
@@ -35,12 +39,21 @@ class CachedBases(RemoteBases):
         super().__init__(transport, options)
         self.dir = cache
         self._local: dict[tuple[str, str], Image] = {}
+        self._finding: dict[tuple[str, str], threading.Lock] = {}  # one finder per key
+        self._guard = threading.Lock()  # guards the two dicts
 
     def image(self, reference: str, platform: Platform) -> Image:
         key = (reference, str(platform))
-        if key not in self._local:
-            self._local[key] = self._find(reference, platform)
-        return self._local[key]
+        with self._guard:
+            finding = self._finding.setdefault(key, threading.Lock())
+        with finding:
+            with self._guard:
+                found = self._local.get(key)
+            if found is None:
+                found = self._find(reference, platform)
+                with self._guard:
+                    self._local[key] = found
+            return found
 
     def resolve_all(self, wanted: Iterable[tuple[str, Platform]], *, report: bool = False) -> None:
         """As :meth:`RemoteBases.resolve_all`, but not for ``name@digest`` references the
@@ -48,9 +61,20 @@ class CachedBases(RemoteBases):
         super().resolve_all([w for w in wanted if not self._held(*w)], report=report)
 
     def known(self, reference: str, platform: Platform) -> Image | None:
-        """The image the build uses for (``reference``, ``platform``), once asked for: the
-        directory's copy (its layers are on disk: nothing to pull ahead) or the registry's."""
-        return self._local.get((reference, str(platform)))
+        """The image the build uses for (``reference``, ``platform``) if it is known: the
+        directory's copy (its layers are on disk: nothing to pull ahead) or the
+        registry's. One that was resolved (:meth:`resolve_all`, as the images ``COPY
+        --from`` reads are) but not asked for yet is looked for in the directory now."""
+        key = (reference, str(platform))
+        with self._guard:
+            found = self._local.get(key)
+        if found is not None or super().known(reference, platform) is None:
+            return found
+        try:
+            return self.image(reference, platform)
+        except KanikoError as e:  # the stage that asks for it reports it
+            log.debug("%s for %s: %s", reference, platform, e)
+            return None
 
     def _held(self, reference: str, platform: Platform) -> bool:
         try:
