@@ -28,6 +28,10 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   stages built in directories may be built meanwhile (the scheduler gives the stages
   that RUN one exclusive resource), so what is decided about ``/`` is decided under one
   lock, and "a later stage needs it" means a stage not finished yet.
+* A multi-platform build has one :class:`InplaceBuild` per platform, all on one ``/``
+  (their stages that RUN take turns with one another too): the one that enters ``/``
+  first makes the one holding it vacate it (:class:`RootTurns`), and a stage another
+  platform's build reads (a shared stage) is lent: kept until the end, never moved back.
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
   ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
@@ -151,6 +155,8 @@ class InplaceBuild(DirectoryRoots):
         self._images: dict[int, Image] = {}
         self._done: set[int] = set()  # finished stages
         self._lock = threading.RLock()  # stages built at once: one decides about the root
+        self.turns: RootTurns | None = None  # the other platforms' builds on the root
+        self._lent: set[int] = set()  # kept stages another platform's build reads
         if root == ROOT:
             preload()
         log.info("Building in place: stages that RUN use %s as their root", root)
@@ -209,6 +215,8 @@ class InplaceBuild(DirectoryRoots):
             return self._enter(stage, base)
 
     def _enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
+        if self.turns is not None:
+            self.turns.claim(self)
         occupant = self.occupant
         if occupant is not None and self._only_base_of(occupant, stage):
             log.info("Stage %s starts from stage %s's files in place", stage.label, stage.base)
@@ -219,7 +227,8 @@ class InplaceBuild(DirectoryRoots):
             wipe_root(self.root, ignore=self.ignore)
             parents = MountParents.reset(self.root, self.ignore)
             kept = stage.base if isinstance(stage.base, int) else None
-            if kept is not None and kept in self.saved and self._only_base_of(kept, stage):
+            back = kept is not None and kept not in self._lent and kept in self.saved
+            if kept is not None and back and self._only_base_of(kept, stage):
                 saved = self.saved.pop(kept)
                 log.info("Moving stage %s back into %s", kept, self.root)
                 move_tree(saved, self.root, self.ignore)
@@ -230,6 +239,22 @@ class InplaceBuild(DirectoryRoots):
         self.occupant = stage.index
         ignore, parents = self.ignore, self.parents
         return self.root, lambda rel: ignore.ignored_rel(rel) or parents.hides(rel)
+
+    def vacate(self) -> None:
+        """Another platform's build takes the root: the stage in it is kept if a stage of
+        this build not finished yet needs it; this build holds nothing there any more."""
+        with self._lock:
+            occupant = self.occupant
+            if occupant is not None and self._left(occupant):
+                self._keep(occupant)
+            self.occupant = None
+
+    def lend(self, index: int) -> Path:
+        """Stage ``index``'s kept tree, for another platform's build to read: it stays
+        where it is until the build ends (never moved back into the root)."""
+        with self._lock:
+            self._lent.add(index)
+            return self.tree(index)
 
     def keep(self, index: int) -> Path:
         """Keep finished stage ``index``'s tree in the stages directory; return where."""
@@ -271,3 +296,19 @@ class InplaceBuild(DirectoryRoots):
             shutil.rmtree(path, ignore_errors=True)
         self.saved.clear()
         self.occupant = None
+
+
+class RootTurns:
+    """The in-place builds of a multi-platform build (one per platform) share the root:
+    the one that enters it makes the one holding it :meth:`~InplaceBuild.vacate` it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: InplaceBuild | None = None
+
+    def claim(self, build: InplaceBuild) -> None:
+        """``build`` enters the root now."""
+        with self._lock:
+            holder, self._holder = self._holder, build
+        if holder is not None and holder is not build:
+            holder.vacate()
