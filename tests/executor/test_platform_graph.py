@@ -15,12 +15,14 @@ import pytest
 
 from kaniko.dockerfile.parser import parse
 from kaniko.errors import RunError
+from kaniko.executor import stage as stage_module
 from kaniko.executor.executor import build
 from kaniko.executor.filesystem import DirectoryRoots
 from kaniko.executor.graph import in_root
 from kaniko.executor.inplace import InplaceBuild, RootTurns
 from kaniko.executor.platformgraph import PlatformGraph, Target
 from kaniko.executor.platforms import platform_name
+from kaniko.executor.scheduler import STAGE
 from kaniko.executor.stage import StageOptions
 from kaniko.executor.workspace import Workspace
 from kaniko.oci.image import Image
@@ -30,7 +32,7 @@ from kaniko.plan import make_plan
 from kaniko.sandbox import chroot
 from tests.e2e.test_signals import _processes_named
 from tests.executor.helpers import OneBase, busybox_image, stage_parts
-from tests.lab.flatten import Tree, flatten_layers
+from tests.lab.flatten import Tree, compare_trees, flatten_layers
 
 HOST = Platform.host()
 AMD64 = Platform("linux", "amd64")
@@ -201,3 +203,59 @@ def test_the_index_is_the_same_with_one_job_and_with_several(tmp_path: Path) -> 
     assert [str(i.digest()) for i in one.index.images()] == [
         str(i.digest()) for i in several.index.images()
     ]
+
+
+SHARED = """\
+FROM --platform=$BUILDPLATFORM base AS tools
+RUN echo tools > /tools
+FROM --platform=$BUILDPLATFORM base AS copier
+ARG TARGETARCH
+COPY --from=tools /tools /copied
+FROM tools AS grown
+ARG TARGETARCH
+RUN echo $TARGETARCH > /arch
+FROM scratch
+COPY --from=copier /copied /copied
+COPY --from=grown /arch /tools /
+"""
+
+
+def test_a_shared_stage_read_by_both_platforms_in_place_is_the_same_as_in_directories(
+    base: Image, tmp_path: Path, builds: list[Build]
+) -> None:
+    """The shared ``tools`` stage is read by both platforms' ``copier`` and grown in place
+    by the first platform's ``grown``: in place, with one job or two, each platform's
+    image is the one built in directories (a tree lent to the other platform is never
+    moved back into the root under it)."""
+    results = {}
+    for name, inplace, jobs in (("dirs", False, 2), ("inplace1", True, 1), ("inplace2", True, 2)):
+        builds.append(Build(SHARED, base, tmp_path / name, inplace=inplace))
+        results[name] = builds[-1].run(jobs)
+    for arch, tree in zip(("amd64", "arm64"), results["dirs"], strict=True):
+        assert tree["/arch"].data == f"{arch}\n".encode()
+        assert tree["/copied"].data == tree["/tools"].data == b"tools\n"
+    for name in ("inplace1", "inplace2"):
+        for ours, theirs in zip(results[name], results["dirs"], strict=True):
+            assert compare_trees(ours, theirs, labels=(name, "dirs")) == []
+
+
+def test_a_tree_lent_to_another_platform_stays_while_it_reads_it(
+    base: Image, tmp_path: Path, builds: list[Build], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In place, with three jobs: arm64's ``copier`` borrows the shared ``tools`` tree,
+    then amd64's ``grown`` (``FROM tools``, the last amd64 stage that needs it) takes the
+    root, and only then does arm64's ``copier`` copy: the tree it borrowed is still there
+    (``grown`` extracts its base instead of moving the tree back into the root)."""
+    real = stage_module.build_stage
+    delays = {"linux/arm64 1 (copier)": 1.5, "linux/amd64 2 (grown)": 0.5}  # job labels
+
+    def delayed(stage, base, fs, opts):  # type: ignore[no-untyped-def]
+        time.sleep(delays.get(STAGE.get(), 0))
+        return real(stage, base, fs, opts)
+
+    monkeypatch.setattr(stage_module, "build_stage", delayed)
+    builds.append(Build(SHARED, base, tmp_path, inplace=True))
+    trees = builds[-1].run(3)
+    for arch, tree in zip(("amd64", "arm64"), trees, strict=True):
+        assert tree["/arch"].data == f"{arch}\n".encode()
+        assert tree["/copied"].data == tree["/tools"].data == b"tools\n"

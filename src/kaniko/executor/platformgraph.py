@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kaniko.executor.filesystem import DirectoryRoots
+from kaniko.executor.inplace import InplaceBuild
 from kaniko.executor.platforms import stage_keys
 from kaniko.executor.scheduler import Job, run_jobs
 from kaniko.executor.stage import (
@@ -160,4 +161,5 @@ class PlatformGraph:
             node = self.nodes[self.keys[position][edge.used]]
             if node.owner != position:
                 builder = self.targets[node.owner].roots
-                target.roots.adopt(edge.used, builder.tree(edge.used))
+                lend = builder.lend if isinstance(builder, InplaceBuild) else builder.tree
+                target.roots.adopt(edge.used, lend(edge.used))
