@@ -30,8 +30,9 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   lock, and "a later stage needs it" means a stage not finished yet.
 * A multi-platform build has one :class:`InplaceBuild` per platform, all on one ``/``
   (their stages that RUN take turns with one another too): the one that enters ``/``
-  first makes the one holding it vacate it (:class:`RootTurns`), and a stage another
-  platform's build reads (a shared stage) is lent: kept until the end, never moved back.
+  makes the one holding it vacate it (:class:`RootTurns`: the stage there is kept if a
+  later stage needs it), and a stage another platform's build reads (a shared stage) is
+  lent: kept when it leaves the root, until the end, never moved back.
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
   ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
@@ -156,7 +157,7 @@ class InplaceBuild(DirectoryRoots):
         self._done: set[int] = set()  # finished stages
         self._lock = threading.RLock()  # stages built at once: one decides about the root
         self.turns: RootTurns | None = None  # the other platforms' builds on the root
-        self._lent: set[int] = set()  # kept stages another platform's build reads
+        self._lent: set[int] = set()  # stages another platform's build reads (--from)
         if root == ROOT:
             preload()
         log.info("Building in place: stages that RUN use %s as their root", root)
@@ -205,8 +206,13 @@ class InplaceBuild(DirectoryRoots):
         return [edge for edge in self.users.get(index, ()) if edge.user not in self._done]
 
     def _only_base_of(self, index: int, stage: Stage) -> bool:
-        """Whether ``stage`` is the last stage to need stage ``index``, and only as its base."""
-        return self._left(index) == [Edge(stage.index, index, "from")]
+        """Whether ``stage`` is the last stage to need stage ``index``, and only as its
+        base (never true of a stage lent to another platform's build)."""
+        return index not in self._lent and self._left(index) == [Edge(stage.index, index, "from")]
+
+    def _needed(self, index: int) -> bool:
+        """Whether finished stage ``index``'s tree must be kept when it leaves the root."""
+        return bool(self._left(index)) or index in self._lent
 
     def enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
         """Make ``root`` hold ``stage``'s base, moving or dropping the stage there now;
@@ -221,14 +227,13 @@ class InplaceBuild(DirectoryRoots):
         if occupant is not None and self._only_base_of(occupant, stage):
             log.info("Stage %s starts from stage %s's files in place", stage.label, stage.base)
         else:
-            if occupant is not None and self._left(occupant):
+            if occupant is not None and self._needed(occupant):
                 self.keep(occupant)
             self.occupant = None
             wipe_root(self.root, ignore=self.ignore)
             parents = MountParents.reset(self.root, self.ignore)
             kept = stage.base if isinstance(stage.base, int) else None
-            back = kept is not None and kept not in self._lent and kept in self.saved
-            if kept is not None and back and self._only_base_of(kept, stage):
+            if kept is not None and kept in self.saved and self._only_base_of(kept, stage):
                 saved = self.saved.pop(kept)
                 log.info("Moving stage %s back into %s", kept, self.root)
                 move_tree(saved, self.root, self.ignore)
@@ -245,16 +250,16 @@ class InplaceBuild(DirectoryRoots):
         this build not finished yet needs it; this build holds nothing there any more."""
         with self._lock:
             occupant = self.occupant
-            if occupant is not None and self._left(occupant):
+            if occupant is not None and self._needed(occupant):
                 self._keep(occupant)
             self.occupant = None
 
-    def lend(self, index: int) -> Path:
-        """Stage ``index``'s kept tree, for another platform's build to read: it stays
-        where it is until the build ends (never moved back into the root)."""
+    def will_lend(self, index: int) -> None:
+        """Another platform's build will read stage ``index``'s tree (``COPY --from`` a
+        shared stage): when the stage leaves the root it is kept, and it is never built
+        on in place nor moved back into the root, so the tree stays until the end."""
         with self._lock:
             self._lent.add(index)
-            return self.tree(index)
 
     def keep(self, index: int) -> Path:
         """Keep finished stage ``index``'s tree in the stages directory; return where."""

@@ -104,6 +104,11 @@ class PlatformGraph:
                 node.sharers.append(position)
             every = tuple(keys[stage.index] for stage in target.plan.stages)
             self.jobs.append(Job(finish_key(position), str(target.platform), every, finish_holds))
+        for position in range(len(targets)):
+            for used in self._borrowed(position):
+                builder = targets[self.nodes[self.keys[position][used]].owner].roots
+                if isinstance(builder, InplaceBuild):
+                    builder.will_lend(used)  # kept out of the root for this platform
 
     def build(
         self,
@@ -151,15 +156,23 @@ class PlatformGraph:
                     target.platform,
                 )
 
+    def _borrowed(self, position: int, index: int | None = None) -> list[int]:
+        """The stages that target ``position``'s stage ``index`` (any, if None) reads with
+        ``--from`` and another target builds (shared stages)."""
+        keys = self.keys[position]
+        return sorted(
+            {
+                edge.used
+                for edge in self.targets[position].plan.edges()
+                if edge.need != "from"
+                and (index is None or edge.user == index)
+                and self.nodes[keys[edge.used]].owner != position
+            }
+        )
+
     def _adopt(self, position: int, index: int) -> None:
-        """Give target ``position``'s roots the trees of the stages stage ``index`` reads
-        with ``--from`` that another target built (a shared stage)."""
-        target = self.targets[position]
-        for edge in target.plan.edges():
-            if edge.user != index or edge.need == "from":
-                continue
-            node = self.nodes[self.keys[position][edge.used]]
-            if node.owner != position:
-                builder = self.targets[node.owner].roots
-                lend = builder.lend if isinstance(builder, InplaceBuild) else builder.tree
-                target.roots.adopt(edge.used, lend(edge.used))
+        """Give target ``position``'s roots the trees of the shared stages that its stage
+        ``index`` reads, where the target that built them left them."""
+        for used in self._borrowed(position, index):
+            builder = self.targets[self.nodes[self.keys[position][used]].owner].roots
+            self.targets[position].roots.adopt(used, builder.tree(used))
