@@ -16,14 +16,10 @@ from kaniko.dockerfile.parser import parse
 from kaniko.errors import BuildError
 from kaniko.executor.executor import build
 from kaniko.executor.filesystem import DirectoryRoots
-from kaniko.executor.inplace import InplaceBuild
-from kaniko.executor.platforms import (
-    SharedStages,
-    build_platform,
-    platform_name,
-    require_emulation,
-    stage_keys,
-)
+from kaniko.executor.graph import in_root
+from kaniko.executor.inplace import InplaceBuild, RootTurns
+from kaniko.executor.platformgraph import PlatformGraph, Target
+from kaniko.executor.platforms import platform_name, require_emulation, stage_keys
 from kaniko.executor.stage import StageOptions
 from kaniko.executor.workspace import Workspace
 from kaniko.images import mutate
@@ -151,9 +147,11 @@ def _cross_build(tmp_path: Path, **options: object) -> BuildOptions:
 def test_a_two_platform_build_shares_build_platform_stages_and_writes_the_index(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """``--jobs 1``: the platforms one after another, in plan order, shared stages once."""
     out = tmp_path / "out"
     options = _cross_build(
         tmp_path,
+        jobs=1,
         output=OutputOptions(
             no_push=True,
             tar_path=str(out / "image.tar"),
@@ -215,15 +213,17 @@ COPY --from=tools /tools /tools
 """
 
 
+@pytest.mark.parametrize("jobs", [1, 2], ids=["jobs1", "jobs2"])
 @pytest.mark.parametrize("inplace", [True, False], ids=["inplace", "chroot"])
 def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
     tmp_path: Path,
     inplace: bool,
+    jobs: int,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """In place, each platform's RUN stages take the root in turn: the shared stage is
-    kept out of it (moved to the first platform's stages directory) before the second
+    """In place, the RUN stages of every platform take the root in turn: the shared stage
+    is kept out of it (moved to the first platform's stages directory) before the second
     platform wipes it, and ``COPY --from`` there reads the kept tree. A directory stands
     in for ``/``; every reference is the host's busybox (the sharing is under test here,
     not emulation: tests/e2e/test_multiplatform.py runs arm64)."""
@@ -237,9 +237,8 @@ def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
     context.mkdir()
     root = tmp_path / "root"
     root.mkdir()
-    shared = SharedStages()
-    finals = []
-    opened: list[DirectoryRoots] = []
+    turns = RootTurns()
+    targets = []
     try:
         for target in (AMD64, ARM64):
             plan = make_plan(
@@ -252,15 +251,19 @@ def test_a_shared_stage_is_read_by_the_next_platform_after_it_left_the_root(
                     kaniko_dir=str(tmp_path / "kaniko"), root=root, mountinfo="",
                     stages_dir=tmp_path / "stages" / platform_name(target),
                 )  # fmt: skip
+                roots.turns = turns
             else:
                 roots = DirectoryRoots(parts, context=context, matcher=None, images=bases)
-            opened.append(roots)
-            images = build_platform(plan, roots, bases, StageOptions(), shared, target)
-            final = images[plan.target_index]
-            finals.append(flatten_layers([Path(layer.path) for layer in final.layers()]))
+            targets.append(Target(target, plan, roots))
+        graph = PlatformGraph(targets, in_root if inplace else None)
+        built = graph.build(bases, StageOptions(), lambda position, images: None, jobs=jobs)
+        finals = [
+            flatten_layers([Path(layer.path) for layer in images[t.plan.target_index].layers()])
+            for images, t in zip(built, targets, strict=True)
+        ]
     finally:
-        for roots in reversed(opened):
-            roots.close()
+        for t in reversed(targets):
+            t.roots.close()
         ws.remove()
     for tree, arch in zip(finals, ("amd64", "arm64"), strict=True):
         assert tree["/arch"].data == f"{arch}\n".encode()

@@ -28,6 +28,11 @@ of a stage in ``/`` only ask it to make ``/`` theirs, once, when their first ste
   stages built in directories may be built meanwhile (the scheduler gives the stages
   that RUN one exclusive resource), so what is decided about ``/`` is decided under one
   lock, and "a later stage needs it" means a stage not finished yet.
+* A multi-platform build has one :class:`InplaceBuild` per platform, all on one ``/``
+  (their stages that RUN take turns with one another too): the one that enters ``/``
+  makes the one holding it vacate it (:class:`RootTurns`: the stage there is kept if a
+  later stage needs it), and a stage another platform's build reads (a shared stage) is
+  lent: kept when it leaves the root, until the end, never moved back.
 * The stage that holds ``/`` stays there until another stage needs ``/``. If a later stage
   still needs it (``FROM`` it or ``COPY --from`` it) it is moved, entry by entry, into
   ``<kaniko dir>/stages/<index>`` (:mod:`kaniko.executor.rootmove`); ``COPY --from`` reads it
@@ -151,6 +156,8 @@ class InplaceBuild(DirectoryRoots):
         self._images: dict[int, Image] = {}
         self._done: set[int] = set()  # finished stages
         self._lock = threading.RLock()  # stages built at once: one decides about the root
+        self.turns: RootTurns | None = None  # the other platforms' builds on the root
+        self._lent: set[int] = set()  # stages another platform's build reads (--from)
         if root == ROOT:
             preload()
         log.info("Building in place: stages that RUN use %s as their root", root)
@@ -199,8 +206,13 @@ class InplaceBuild(DirectoryRoots):
         return [edge for edge in self.users.get(index, ()) if edge.user not in self._done]
 
     def _only_base_of(self, index: int, stage: Stage) -> bool:
-        """Whether ``stage`` is the last stage to need stage ``index``, and only as its base."""
-        return self._left(index) == [Edge(stage.index, index, "from")]
+        """Whether ``stage`` is the last stage to need stage ``index``, and only as its
+        base (never true of a stage lent to another platform's build)."""
+        return index not in self._lent and self._left(index) == [Edge(stage.index, index, "from")]
+
+    def _needed(self, index: int) -> bool:
+        """Whether finished stage ``index``'s tree must be kept when it leaves the root."""
+        return bool(self._left(index)) or index in self._lent
 
     def enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
         """Make ``root`` hold ``stage``'s base, moving or dropping the stage there now;
@@ -209,11 +221,13 @@ class InplaceBuild(DirectoryRoots):
             return self._enter(stage, base)
 
     def _enter(self, stage: Stage, base: Image) -> tuple[Path, IgnoreFn]:
+        if self.turns is not None:
+            self.turns.claim(self)
         occupant = self.occupant
         if occupant is not None and self._only_base_of(occupant, stage):
             log.info("Stage %s starts from stage %s's files in place", stage.label, stage.base)
         else:
-            if occupant is not None and self._left(occupant):
+            if occupant is not None and self._needed(occupant):
                 self.keep(occupant)
             self.occupant = None
             wipe_root(self.root, ignore=self.ignore)
@@ -230,6 +244,22 @@ class InplaceBuild(DirectoryRoots):
         self.occupant = stage.index
         ignore, parents = self.ignore, self.parents
         return self.root, lambda rel: ignore.ignored_rel(rel) or parents.hides(rel)
+
+    def vacate(self) -> None:
+        """Another platform's build takes the root: the stage in it is kept if a stage of
+        this build not finished yet needs it; this build holds nothing there any more."""
+        with self._lock:
+            occupant = self.occupant
+            if occupant is not None and self._needed(occupant):
+                self._keep(occupant)
+            self.occupant = None
+
+    def will_lend(self, index: int) -> None:
+        """Another platform's build will read stage ``index``'s tree (``COPY --from`` a
+        shared stage): when the stage leaves the root it is kept, and it is never built
+        on in place nor moved back into the root, so the tree stays until the end."""
+        with self._lock:
+            self._lent.add(index)
 
     def keep(self, index: int) -> Path:
         """Keep finished stage ``index``'s tree in the stages directory; return where."""
@@ -271,3 +301,19 @@ class InplaceBuild(DirectoryRoots):
             shutil.rmtree(path, ignore_errors=True)
         self.saved.clear()
         self.occupant = None
+
+
+class RootTurns:
+    """The in-place builds of a multi-platform build (one per platform) share the root:
+    the one that enters it makes the one holding it :meth:`~InplaceBuild.vacate` it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: InplaceBuild | None = None
+
+    def claim(self, build: InplaceBuild) -> None:
+        """``build`` enters the root now."""
+        with self._lock:
+            holder, self._holder = self._holder, build
+        if holder is not None and holder is not build:
+            holder.vacate()

@@ -4,20 +4,18 @@
 platform (each plan has its own ``TARGET*`` args and picks its base images from their
 indexes for that platform), checks every plan before any work (bases present for each
 platform, RUN steps of a foreign architecture runnable through binfmt_misc:
-:func:`require_emulation`), builds the platforms one after another, and writes one index
+:func:`require_emulation`), builds the stages of every platform as one graph, up to
+``--jobs`` at once (:mod:`kaniko.executor.platformgraph`), and writes one index
 (:func:`~kaniko.images.index.platform_index`) wherever the options say: registries,
 ``--tar-path``, ``--oci-layout-path``, the digest files (the index's digest).
 
-Stages shared by every platform are built once (:class:`SharedStages`): a stage whose
-planned content, platform and inputs are the same in two plans, which is what ``FROM
---platform=$BUILDPLATFORM`` stages that do not read ``TARGET*`` args are (the
-cross-compilation pattern). Like BuildKit, sharing follows content, not syntax: a
+Stages shared by every platform are built once (one node of the graph): a stage whose
+planned content, platform and inputs are the same in two plans (:func:`stage_key`), which
+is what ``FROM --platform=$BUILDPLATFORM`` stages that do not read ``TARGET*`` args are
+(the cross-compilation pattern). Like BuildKit, sharing follows content, not syntax: a
 ``$BUILDPLATFORM`` stage that declares ``ARG TARGETARCH`` differs per target platform and
-is built once per target. A later platform reads a shared stage's image and, for
+is built once per target. Another platform reads a shared stage's image and, for
 ``COPY --from``, its tree where the platform that built it left it.
-
-The seam for running platforms concurrently is :func:`build_platform`: one platform's
-stages, on its own roots, given the stages shared so far.
 """
 
 from __future__ import annotations
@@ -26,22 +24,13 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kaniko.dockerfile.commands import Run
 from kaniko.errors import BuildError, ImageError
-from kaniko.executor.filesystem import DirectoryRoots
-from kaniko.executor.stage import (
-    FilesystemSteps,
-    StageCache,
-    StageOptions,
-    base_image,
-    build_stage,
-)
 from kaniko.executor.timing import phase
-from kaniko.executor.workspace import Images
 from kaniko.images import mutate
 from kaniko.images.index import Artifact, ImageIndex, make_index, platform_index
 from kaniko.oci.image import Image
@@ -139,74 +128,6 @@ def stage_keys(plan: BuildPlan) -> dict[int, str]:
     return keys
 
 
-@dataclass(frozen=True)
-class Built:
-    """A stage built by one platform: its image and the roots that hold its tree."""
-
-    image: Image
-    roots: DirectoryRoots
-    index: int
-    platform: Platform  # the target platform whose build built it
-
-
-class SharedStages:
-    """Stages built so far in a multi-platform build, by :func:`stage_key`."""
-
-    def __init__(self) -> None:
-        self._built: dict[str, Built] = {}
-
-    def get(self, key: str) -> Built | None:
-        return self._built.get(key)
-
-    def add(self, key: str, built: Built) -> None:
-        self._built.setdefault(key, built)
-
-    def adopt_into(self, plan: BuildPlan, roots: DirectoryRoots, keys: Mapping[int, str]) -> None:
-        """Give ``roots`` the trees of the shared stages ``plan`` reads with ``--from``
-        (taken now, before this platform's stages touch ``/`` in an in-place build)."""
-        for used in sorted({edge.used for edge in plan.edges() if edge.need != "from"}):
-            hit = self._built.get(keys[used])
-            if hit is not None and hit.roots is not roots:
-                roots.adopt(used, hit.roots.tree(hit.index))
-
-
-def build_platform(
-    plan: BuildPlan,
-    roots: DirectoryRoots,
-    images: Images,
-    opts: StageOptions,
-    shared: SharedStages,
-    platform: Platform,
-    cache: StageCache | None = None,
-) -> dict[int, Image]:
-    """Every stage of one platform's ``plan``, in order (as
-    :func:`~kaniko.executor.stage.build_stages`), taking stages already built for another
-    platform from ``shared`` and adding the ones it builds."""
-    keys = stage_keys(plan)
-    shared.adopt_into(plan, roots, keys)
-    built: dict[int, Image] = {}
-    for stage in plan.stages:
-        hit = shared.get(keys[stage.index])
-        if hit is not None:
-            log.info(
-                "Stage %s for %s: the same as built for %s, not built again",
-                stage.label,
-                platform,
-                hit.platform,
-            )
-            built[stage.index] = hit.image
-            continue
-        log.info("Building stage %s for %s", stage.label, platform)
-        base = base_image(stage, built, images)
-        fs: FilesystemSteps = roots.steps(stage, base)
-        if cache is not None:  # --cache: keys name the stage's platform
-            fs = cache.steps(stage, base, fs, built)
-        built[stage.index] = build_stage(stage, base, fs, opts)
-        roots.finished(stage, built[stage.index])
-        shared.add(keys[stage.index], Built(built[stage.index], roots, stage.index, platform))
-    return built
-
-
 def platform_attest(opts: AttestOptions, platform: Platform) -> AttestOptions:
     """``--sbom-file`` and ``--provenance-file`` of one platform of several: the platform
     named before the extension (``sbom.linux-arm64.spdx.json``)."""
@@ -237,23 +158,36 @@ def build_platforms(run: Started, roots_stack: ExitStack) -> BuildResult:
     """Build every target platform of ``run`` into one index (see the module docs); each
     platform's stage roots are closed by ``roots_stack``."""
     from kaniko.executor import executor as ex
+    from kaniko.executor.graph import ROOT_RESOURCE, effective_jobs, in_root
+    from kaniko.executor.inplace import InplaceBuild, RootTurns
     from kaniko.executor.outputs import write_outputs
+    from kaniko.executor.platformgraph import PlatformGraph, Target
 
     options, source = run.options, run.source
-    targets: Sequence[Platform] = options.platforms
+    platforms: Sequence[Platform] = options.platforms
     opts = ex.stage_options(options, run.created, source.display)
-    shared = SharedStages()
-    finals: list[tuple[Image, Platform]] = []
-    attested: list[Attested] = []
-    for platform, plan in zip(targets, run.plans, strict=True):
-        log.info("Building for platform %s", platform)
+    inplace = run.isolation == "inplace"
+    turns = RootTurns()
+    targets: list[Target] = []
+    for platform, plan in zip(platforms, run.plans, strict=True):
         roots = roots_stack.enter_context(
             ex.stage_roots(
                 options, run.isolation, plan, run.parts, source, run.bases,
                 name=platform_name(platform),
             )
         )  # fmt: skip
-        images = build_platform(plan, roots, run.bases, opts, shared, platform, run.cache)
+        if isinstance(roots, InplaceBuild):
+            roots.turns = turns  # one / for every platform
+        targets.append(Target(platform, plan, roots))
+    finals: dict[int, tuple[Image, Platform]] = {}
+    attested: dict[int, Attested] = {}
+
+    def finish(position: int, images: Mapping[int, Image]) -> None:
+        platform, plan, roots = (
+            targets[position].platform,
+            targets[position].plan,
+            targets[position].roots,
+        )
         final = images[plan.target_index]
         if options.output.reproducible:
             final = mutate.canonical(final, run.created)
@@ -263,17 +197,26 @@ def build_platforms(run: Started, roots_stack: ExitStack) -> BuildResult:
                 plan, final, images, roots, run.parts.extractor, run.destinations, source,
                 run.materials, (run.started, run.created),
             )  # fmt: skip
-            attested.append(one)
+            attested[position] = one
             final = one.index.images()[0]
-        finals.append((final, platform))
-    index = platform_index(finals) if not attested else attested_index(attested)
+        finals[position] = (final, platform)
+        log.info("Built the image for %s", platform)
+
+    holds = ROOT_RESOURCE if inplace and options.attest.enabled else None  # scans read /
+    graph = PlatformGraph(targets, in_root if inplace else None, holds)
+    jobs = effective_jobs(options)
+    log.info("Building for %s, up to %d stages at once", ", ".join(map(str, platforms)), jobs)
+    graph.build(run.bases, opts, finish, run.cache, jobs=jobs)
+    order = range(len(targets))
+    ones = [attested[p] for p in order] if attested else []
+    index = attested_index(ones) if ones else platform_index([finals[p] for p in order])
     with phase("push"):
         run.finish_push()
         digest = write_outputs(
             index.images()[0], run.destinations, options.output, run.transport, run.progress,
             index=index,
         )  # fmt: skip
-    for one in attested:
+    for one in ones:
         one.write_files()
-    log.info("Built image index %s for %s", digest, ", ".join(map(str, targets)))
+    log.info("Built image index %s for %s", digest, ", ".join(map(str, platforms)))
     return ex.BuildResult(index.images()[0], digest, run.plans[0], index)

@@ -238,6 +238,25 @@ def stage_jobs(plan: BuildPlan, exclusive: Exclusive | None = None) -> list[Job[
     ]
 
 
+def stage_image(
+    stage: Stage,
+    roots: StageRoots,
+    built: Mapping[int, Image],
+    images: Images,
+    opts: StageOptions,
+    cache: StageCache | None = None,
+) -> Image:
+    """Build ``stage`` on its base (``built`` holds the stages done so far) in ``roots``,
+    behind the layer cache if any; ``roots`` is told it is finished."""
+    base = base_image(stage, built, images)
+    fs = roots.steps(stage, base)
+    if cache is not None:
+        fs = cache.steps(stage, base, fs, dict(built))  # others may add to it meanwhile
+    image = build_stage(stage, base, fs, opts)
+    roots.finished(stage, image)
+    return image
+
+
 def build_stages(
     plan: BuildPlan,
     roots: StageRoots,
@@ -256,12 +275,7 @@ def build_stages(
     def one(index: int) -> None:
         stage = plan.stage(index)
         log.info("Building stage %s", stage.label)
-        base = base_image(stage, built, images)
-        fs = roots.steps(stage, base)
-        if cache is not None:
-            fs = cache.steps(stage, base, fs, dict(built))  # others may add to it meanwhile
-        built[stage.index] = build_stage(stage, base, fs, opts)
-        roots.finished(stage, built[stage.index])
+        built[stage.index] = stage_image(stage, roots, built, images, opts, cache)
 
     run_jobs(stage_jobs(plan, exclusive), one, limit=jobs)
     return {stage.index: built[stage.index] for stage in plan.stages}
