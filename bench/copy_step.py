@@ -11,7 +11,9 @@ files of 20–600 bytes. Each round copies it with :func:`kaniko.executor.steps.
 
 Rounds of the kinds alternate, so a change in the machine's load hits each alike. Each
 round prints wall, user and system CPU seconds; the end prints the medians and the load
-average. ``sync`` runs before each round (untimed) so dirty pages of the last round are not
+average. On ext4 without a journal a round after another's removal pays for it in system
+time (:mod:`bench.fsinfo`): compare on a journaled file system (``--work``) or alternate.
+``sync`` runs before each round (untimed) so dirty pages of the last round are not
 written back during the next.
 
     .venv/bin/python bench/copy_step.py [--rounds 5] [--kinds plain,overlay] [--files 30000]
@@ -35,6 +37,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+from bench.fsinfo import warn_if_journal_less  # noqa: E402
 
 from kaniko.dockerfile.commands import Copy  # noqa: E402
 from kaniko.executor.steps import CopySource, copy_step  # noqa: E402
@@ -102,6 +106,7 @@ def main() -> int:
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     work = Path(tempfile.mkdtemp(prefix="copy-step-", dir=args.work))
+    warn_if_journal_less(work)
     try:
         context = args.context or work / "context"
         if not context.is_dir():
