@@ -29,6 +29,11 @@ not the network.
 
     .venv/bin/python bench/build.py [--runs 3] [--workloads apt,files100k,...]
         [--modes cold,kept,pod] [--kaniko-arg=--snapshotter=metadata ...] [--json FILE]
+        [--work-dir /var/tmp]
+
+On ext4 without a journal file creation costs what was deleted nearby in the last
+minutes (:mod:`bench.fsinfo`; the bench says so): a COPY of 30 000 files after the
+previous build's removal then measures the kernel more than kaniko.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.aptproxy import apt_proxy  # noqa: E402
+from bench.fsinfo import warn_if_journal_less  # noqa: E402
 from bench.launcher import Launcher  # noqa: E402
 from tests.lab.debian import debian_rootfs_layer  # noqa: E402
 from tests.lab.registry import Registry, start_registry  # noqa: E402
@@ -307,12 +313,16 @@ def main() -> int:
     parser.add_argument("--kaniko-arg", action="append", default=[], help="extra kaniko flag")
     parser.add_argument("--no-host", action="store_true", help="skip the host-shell runs")
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument(
+        "--work-dir", default="/var/tmp", help="where builds, roots and the registry go"
+    )
     args = parser.parse_args()
     names = [n for n in args.workloads.split(",") if n]
     modes = [m for m in args.modes.split(",") if m]
     results: dict[str, Any] = {}
     launcher = Launcher()  # first, while this process is small: see bench/launcher.py
-    with tempfile.TemporaryDirectory(prefix="kaniko-bench-build-", dir="/var/tmp") as tmp:
+    warn_if_journal_less(args.work_dir)
+    with tempfile.TemporaryDirectory(prefix="kaniko-bench-build-", dir=args.work_dir) as tmp:
         work = Path(tmp)
         registry = start_registry(work / "registry")
         try:

@@ -189,3 +189,4 @@ def test_truncated_archive_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match=r"cut\.tar"):
         run(add("cut.tar", "/x/"), ctx, root)
     assert not list(root.rglob(".kaniko-*"))
+    assert not (root / "x" / "big").exists()  # nothing half-written at its name either

@@ -2,12 +2,13 @@
 
 :class:`Dest` is the only code of the COPY/ADD step that modifies the root. Paths given to
 it are relative to the root (``"usr/bin/x"``) and already resolved by the caller where a
-symlink should be followed; every entry is created under a temporary name in its final
-directory and renamed into place, so a failure never leaves a half-written file. Each
-entry gets its content, then owner, mode, xattrs and times (directories get mode and times
-at :meth:`Dest.finish`, after their contents, through a descriptor walk that refuses
-symlinks). What was created or changed is recorded; :meth:`Dest.finish` returns it as
-absolute in-image paths.
+symlink should be followed; an entry that replaces another is created under a temporary
+name in its final directory and renamed into place, a regular file where nothing was is
+created at its name exclusively and removed if it cannot be completed, so a failure never
+leaves a half-written file. Each entry gets its content, then owner, mode, xattrs and
+times (directories get mode and times at :meth:`Dest.finish`, after their contents,
+through a descriptor walk that refuses symlinks). What was created or changed is
+recorded; :meth:`Dest.finish` returns it as absolute in-image paths.
 
 Collisions follow BuildKit: a file or symlink replaces a non-directory; replacing a
 directory by a non-directory, or writing a directory over a file, is an error (with
@@ -39,6 +40,8 @@ from kaniko.fs.safepath import full_path, resolve_rel
 from kaniko.iotools import CHUNK, write_all
 
 log = logging.getLogger(__name__)
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass
@@ -130,22 +133,41 @@ class Dest:
     # -- entries ---------------------------------------------------------------------
 
     def file(self, rel: str, meta: Meta, fill: Callable[[int], None]) -> None:
-        """A regular file whose content ``fill`` writes to the descriptor it is given."""
-        self._make_room(rel)
-        tmp = self._tmp(rel)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(self.full(tmp), flags, 0o600)
+        """A regular file whose content ``fill`` writes to the descriptor it is given.
+
+        Where nothing is at ``rel`` (the common case: a COPY into a new directory) the file
+        is created there directly, exclusively, and removed again if anything fails; only
+        an existing entry is replaced through a temporary name and a rename. Either way
+        no half-written file is left behind, and a new file costs no ``lstat``, temporary
+        name or ``rename`` (each a path lookup through every layer of an overlay root).
+        """
+        try:
+            fd = os.open(self.full(rel), _CREATE, 0o600)
+        except FileExistsError:
+            self._make_room(rel)
+            tmp = self._tmp(rel)
+            self._fill(os.open(self.full(tmp), _CREATE, 0o600), tmp, meta, fill)
+            try:
+                os.rename(self.full(tmp), self.full(rel))
+            except BaseException:
+                _unlink_quietly(self.full(tmp))
+                raise
+        else:
+            self._fill(fd, rel, meta, fill)
+        self._shared.written.add(rel)
+
+    def _fill(self, fd: int, rel: str, meta: Meta, fill: Callable[[int], None]) -> None:
+        """Give the new file ``fd`` (at ``rel``) its content and metadata, and close it;
+        on failure remove it."""
         try:
             try:
                 fill(fd)
                 self._apply(fd, self.policy.final(meta))
             finally:
                 os.close(fd)
-            os.rename(self.full(tmp), self.full(rel))
         except BaseException:
-            _unlink_quietly(self.full(tmp))
+            _unlink_quietly(self.full(rel))
             raise
-        self._shared.written.add(rel)
 
     def copy_file(self, rel: str, src: str, meta: Meta, key: tuple[int, int] | None) -> None:
         """Copy host file ``src``; a second name of an inode (``key``) becomes a hard link."""
@@ -154,8 +176,11 @@ class Dest:
             return
 
         def fill(fd: int) -> None:
-            with open(src, "rb") as handle:
-                _copy_fd(handle.fileno(), fd)
+            source = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _copy_fd(source, fd)
+            finally:
+                os.close(source)
 
         self.file(rel, meta, fill)
         if key is not None:
