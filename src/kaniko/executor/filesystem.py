@@ -53,6 +53,7 @@ from kaniko.plan.model import Stage, StageRef, Step
 from kaniko.sandbox import chroot
 from kaniko.sandbox.spec import RunSpec
 from kaniko.snapshot import Snapshotter
+from kaniko.snapshot.layer import LayerOptions
 
 log = logging.getLogger(__name__)
 
@@ -115,20 +116,26 @@ class Snapshots:
             epoch=out.source_date_epoch,
         )
 
-    def start(self, root: Path, ignore: IgnoreFn, base: Image) -> Snapshotter:
-        """A snapshotter of ``root`` for a stage on ``base``, its first inventory taken."""
-        snapshotter = Snapshotter(
-            root,
-            ignore=ignore,
-            mode=self.mode,
-            spool_dir=self.spool,
+    def layer_options(self, base: Image) -> LayerOptions:
+        """How a stage on ``base`` writes its layers."""
+        return LayerOptions(
+            str(self.spool),
             compression=self.compression or "gzip",
             level=self.level if self.level > 0 else None,
+            oci=uses_oci_types(self.compression, base.media_type),  # an OCI base, or zstd
             reproducible=self.reproducible,
             epoch=self.epoch,
-            oci=uses_oci_types(self.compression, base.media_type),  # an OCI base, or zstd
-            single_snapshot=self.single_snapshot,
             watch=self.watch,
+        )
+
+    def start(self, root: Path, ignore: IgnoreFn, base: Image) -> Snapshotter:
+        """A snapshotter of ``root`` for a stage on ``base``, its first inventory taken."""
+        snapshotter = Snapshotter.with_layer_options(
+            root,
+            self.layer_options(base),
+            ignore=ignore,
+            mode=self.mode,
+            single_snapshot=self.single_snapshot,
         )
         snapshotter.init()
         return snapshotter

@@ -35,10 +35,8 @@ from kaniko.fs.ignore import IgnoreList
 from kaniko.fs.inventory import IgnoreFn
 from kaniko.fs.overlaymount import OverlayRefused, mount_overlay, unmount
 from kaniko.oci.image import Image
-from kaniko.oci.mediatypes import uses_oci_types
 from kaniko.options import BuildOptions
 from kaniko.plan.model import Stage
-from kaniko.snapshot.layer import LayerOptions
 from kaniko.snapshot.overlay import OverlaySnapshotter, OverlayStack
 
 log = logging.getLogger(__name__)
@@ -140,20 +138,11 @@ class OverlayDirectory:
     def start_snapshots(self, snapshots: Snapshots) -> OverlaySnapshotter:
         """The stage's snapshotter (after :meth:`prepare`)."""
         assert self._stack is not None
-        options = LayerOptions(
-            str(snapshots.spool),
-            compression=snapshots.compression or "gzip",
-            level=snapshots.level if snapshots.level > 0 else None,
-            oci=uses_oci_types(snapshots.compression, self.base.media_type),
-            reproducible=snapshots.reproducible,
-            epoch=snapshots.epoch,
-            watch=snapshots.watch,
-        )
         return OverlaySnapshotter(
             self._stack,
             ignore=self._ignore,
             mode=snapshots.mode,
-            layer_options=options,
+            layer_options=snapshots.layer_options(self.base),
             single_snapshot=snapshots.single_snapshot,
         )
 

@@ -58,15 +58,33 @@ WatchFactory = Callable[[Path], SpoolWatcher]
 """Makes the watcher of a new spool file (given its path)."""
 
 
-class _Worker:
-    """Compresses blocks, hashes and spools the result, in a thread of its own."""
+class _Sink:
+    """Where a worker's compressed bytes go: hashed, counted, spooled, and (with a
+    watcher) flushed and announced as the file grows."""
 
-    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
-        self._comp = comp
+    def __init__(self, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
         self._file = file
         self._watcher = watcher
         self.digest = hashlib.sha256()
         self.size = 0
+
+    def _emit(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self._file.write(chunk)
+        if self._watcher is not None:
+            self._file.flush()
+            self._watcher.grew(self.size)
+
+
+class _Worker(_Sink):
+    """Compresses blocks, hashes and spools the result, in a thread of its own."""
+
+    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
+        super().__init__(file, watcher)
+        self._comp = comp
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._done = False
@@ -99,25 +117,13 @@ class _Worker:
         if self._error is not None:
             raise self._error
 
-    def _emit(self, chunk: bytes) -> None:
-        if chunk:
-            self.digest.update(chunk)
-            self.size += len(chunk)
-            self._file.write(chunk)
-            if self._watcher is not None:
-                self._file.flush()
-                self._watcher.grew(self.size)
 
-
-class _GzipWorker:
+class _GzipWorker(_Sink):
     """gzip on every core (:mod:`kaniko.oci.blockgzip`): compressed blocks are hashed and
     spooled in order as they are ready."""
 
     def __init__(self, level: int, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
-        self._file = file
-        self._watcher = watcher
-        self.digest = hashlib.sha256()
-        self.size = 0
+        super().__init__(file, watcher)
         self._gzip = ParallelGzip(level, self._emit)
 
     def put(self, block: bytes) -> None:
@@ -128,14 +134,6 @@ class _GzipWorker:
             self._gzip.finish()
         else:
             self._gzip.close()
-
-    def _emit(self, chunk: bytes) -> None:
-        self.digest.update(chunk)
-        self.size += len(chunk)
-        self._file.write(chunk)
-        if self._watcher is not None:
-            self._file.flush()
-            self._watcher.grew(self.size)
 
 
 class LayerSpooler:

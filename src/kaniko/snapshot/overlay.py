@@ -201,19 +201,12 @@ class OverlaySnapshotter:
             self._fallback = self._metadata()
 
     def _metadata(self) -> Snapshotter:
-        opts = self.layer_options
-        snapshotter = Snapshotter(
+        snapshotter = Snapshotter.with_layer_options(
             self.root,
+            self.layer_options,
             ignore=self.ignore,
             mode=self.mode,
-            spool_dir=opts.spool_dir,
-            compression=opts.compression,
-            level=opts.level,
-            reproducible=opts.reproducible,
-            oci=opts.oci,
-            epoch=opts.epoch,
             single_snapshot=self.single_snapshot,
-            watch=opts.watch,
         )
         snapshotter.init()
         return snapshotter

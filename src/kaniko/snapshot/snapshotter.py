@@ -64,6 +64,21 @@ class Snapshotter:
         )
         self._inventory: Inventory | None = None
 
+    @classmethod
+    def with_layer_options(
+        cls,
+        root: str | os.PathLike[str],
+        layer_options: LayerOptions,
+        *,
+        ignore: IgnoreFn | None = None,
+        mode: SnapshotMode = "full",
+        single_snapshot: bool = False,
+    ) -> Snapshotter:
+        """A snapshotter whose layers are written with ``layer_options`` as they are."""
+        snapshotter = cls(root, ignore=ignore, mode=mode, single_snapshot=single_snapshot)
+        snapshotter.layer_options = layer_options
+        return snapshotter
+
     @property
     def inventory(self) -> Inventory | None:
         """The current inventory (``None`` before ``init``)."""
