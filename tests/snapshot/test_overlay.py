@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from kaniko.fs.diff import ChangeSet
-from kaniko.fs.overlaymount import TooManyLayers, mounts_below, overlay_data
+from kaniko.fs.overlaymount import TooManyLayers, is_whiteout, mounts_below, overlay_data
 from kaniko.oci.compress import open_decompressed
-from kaniko.snapshot.layer import LayerOptions
+from kaniko.snapshot.layer import LayerOptions, write_layer
 from kaniko.snapshot.overlay import OverlaySnapshotter, OverlayStack
 from kaniko.snapshot.snapshotter import Snapshotter
-from kaniko.snapshot.upperdiff import is_whiteout
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="overlay mounts need root")
 
@@ -224,3 +223,52 @@ def test_too_many_lowers_fall_back_to_walking(
         assert set(over.changed) == set(meta.changed) == {"app/a"}
     finally:
         pair.stack.close()
+
+
+def _super_options(mount_point: Path) -> set[str]:
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields, _, tail = line.partition(" - ")
+            if fields.split(" ")[4] == str(mount_point):
+                return set(tail.split(" ")[2].strip().split(","))
+    raise AssertionError(f"{mount_point} is not mounted")
+
+
+def test_stage_roots_are_volatile_with_a_work_directory_each(pair: Pair) -> None:
+    """No sync reaches the upper file system (an unmount after a big step would write it
+    all out); a volatile mount's work directory cannot serve the next mount."""
+    volatile = {"volatile", "fsync=volatile"}  # as kernels before and after 6.6 show it
+    assert volatile & _super_options(pair.merged)
+    pair.step(STEPS["add-file"])
+    pair.step(STEPS["modify"])  # two more mounts, each on a fresh work directory
+    assert volatile & _super_options(pair.merged)
+    assert {"w1", "w2", "w3"} <= {p.name for p in pair.stack.directory.iterdir()}
+
+
+def test_layers_read_from_the_upper_directory_equal_the_merged_roots(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """Entries are read from the upper directory where they are: the same bytes as the
+    merged root gives, real times and xattrs included; overlay's own xattrs (an opaque
+    directory, a copied-up file's origin) are not content."""
+
+    def step(r: Path) -> None:
+        rebuild_dir(r)
+        os.setxattr(r / "app/a", "user.note", b"kept")
+        os.link(r / "app/a", r / "app/a3")
+        os.chmod(r / "srv", 0o751)
+        write(r, "srv/data/x", "changed")
+        os.symlink("data/x", r / "srv/link")
+
+    step(pair.merged)
+    changes = pair.over.after_step()
+    upper = pair.stack.upper
+    assert "trusted.overlay.opaque" in os.listxattr(upper / "app")  # the case is real
+    options = LayerOptions(str(tmp_path / "spool"))
+    from_upper = write_layer(str(pair.merged), changes, options, upper=str(upper))
+    from_merged = write_layer(str(pair.merged), changes, options)
+    assert from_upper is not None and from_merged is not None
+    assert from_upper.diff_id == from_merged.diff_id
+    with open(from_upper.path, "rb") as raw, open_decompressed(raw) as data:
+        body = data.read()
+    assert b"user.note" in body and b"trusted.overlay" not in body

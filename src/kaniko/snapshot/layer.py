@@ -39,8 +39,13 @@ def tar_entries(changes: ChangeSet) -> list[TarEntry]:
     return entries
 
 
-def write_layer(root: str, changes: ChangeSet, options: LayerOptions) -> FileLayer | None:
-    """Write ``changes`` under ``root`` as one spooled layer; ``None`` when there are none."""
+def write_layer(
+    root: str, changes: ChangeSet, options: LayerOptions, *, upper: str | None = None
+) -> FileLayer | None:
+    """Write ``changes`` under ``root`` as one spooled layer; ``None`` when there are none.
+
+    ``upper``: the overlay upper directory of ``root``'s running step, read where it
+    holds an entry (see :func:`~kaniko.fs.tarwrite.write_layer_tar`)."""
     if not changes:
         return None
     if options.spool_dir is None:
@@ -59,5 +64,6 @@ def write_layer(root: str, changes: ChangeSet, options: LayerOptions) -> FileLay
             spooler,
             reproducible=options.reproducible,
             epoch=options.epoch,
+            upper=upper,
         )
         return spooler.finish()

@@ -9,8 +9,9 @@ mounts and ``/proc`` live in the RUN's own mount namespace), COPY/ADD/WORKDIR wr
 it, and afterwards :class:`OverlaySnapshotter` reads the step's changes from its upper
 directory alone (:mod:`kaniko.snapshot.upperdiff`), judged against the previous view (the
 lowers without the upper, mounted read-only when there is more than one). The layer is
-written from the merged root by the same tar writer as the metadata snapshotter's, so
-both give the same layer for the same change set.
+written by the same tar writer as the metadata snapshotter's, so both give the same
+layer for the same change set; it reads each entry from the upper directory when it is
+there (the merged root shows the same), from the merged root otherwise.
 
 Then the step's upper directory joins the lowers and the root is mounted again with a
 new, empty upper directory (an upper directory that is still empty is simply kept).
@@ -41,16 +42,16 @@ log = logging.getLogger(__name__)
 class OverlayStack:
     """The overlay mounts of one stage root (see the module docs).
 
-    ``directory`` holds the upper directories (``u1``, ``u2`` …), the work directory and
-    the previous view's mount point; ``root`` is the merged mount point; ``base`` the
-    base's lower directories, topmost first (an empty one for ``scratch``).
+    ``directory`` holds the upper directories (``u1``, ``u2`` …), their mounts' work
+    directories (``w1``, ``w2`` …) and the previous view's mount point; ``root`` is the
+    merged mount point; ``base`` the base's lower directories, topmost first (an empty
+    one for ``scratch``).
     """
 
     def __init__(self, directory: Path, root: Path, base: Sequence[str]) -> None:
         self.directory = directory
         self.root = root
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "work").mkdir(exist_ok=True)
         if not base:
             (directory / "empty").mkdir(exist_ok=True)
             base = [str(directory / "empty")]
@@ -77,9 +78,10 @@ class OverlayStack:
     def mount(self) -> None:
         """Mount the root with a new, empty upper directory."""
         self._count += 1
-        name = f"u{self._count}"
-        (self.directory / name).mkdir()
-        mount_overlay(str(self.root), self.lowers(), self._short(name), self._short("work"))
+        name, work = f"u{self._count}", f"w{self._count}"  # a volatile mount's work
+        (self.directory / name).mkdir()  # directory serves that mount alone
+        (self.directory / work).mkdir()
+        mount_overlay(str(self.root), self.lowers(), self._short(name), self._short(work))
         self._upper = name
         self._mounted.append(self.root)
 
@@ -95,7 +97,7 @@ class OverlayStack:
         overlay_data(
             [self._short(n) for n in upcoming] + self.base,
             self._short(f"u{self._count + 1}"),
-            self._short("work"),
+            self._short(f"w{self._count + 1}"),
         )
         self._unmount(self.root)
         self._layers.append(self._upper)
@@ -188,7 +190,8 @@ class OverlaySnapshotter:
 
     def layer(self, changes: ChangeSet) -> FileLayer | None:
         """``changes`` as one spooled layer (None when empty); then the next upper."""
-        layer = write_layer(self.root, changes, self.layer_options)
+        upper = None if self._fallback is not None else str(self.stack.upper)
+        layer = write_layer(self.root, changes, self.layer_options, upper=upper)
         if self._fallback is None and not self.single_snapshot:
             self._advance()
         return layer

@@ -34,14 +34,10 @@ from collections.abc import Iterable
 
 from kaniko.fs.diff import ChangeSet, SnapshotMode, has_layer_xattrs, is_ignored
 from kaniko.fs.inventory import IgnoreFn
+from kaniko.fs.overlaymount import is_whiteout
 from kaniko.snapshot.paths import normalize
 
 OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
-
-
-def is_whiteout(st: os.stat_result) -> bool:
-    """Whether ``st`` is an overlay whiteout: a character device numbered 0/0."""
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
 def is_opaque(path: str) -> bool:
