@@ -57,7 +57,7 @@ class ResumingBody:
         self._progress = progress
         self._received = 0
         self._failures = 0
-        self._buffer = b""
+        self._buffer = bytearray()  # received, not yet read: appended in place, never re-copied
         self._response: httpx.Response | None = None
         self._chunks: Iterator[bytes] | None = None
         self._open({})
@@ -79,7 +79,8 @@ class ResumingBody:
             self._buffer += chunk
         if size < 0:
             size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return data
 
     def _next_chunk(self) -> bytes:
