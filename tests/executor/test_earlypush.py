@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kaniko.executor.earlypush import CHUNK, PIECE, EarlyPush, _read
+from kaniko.executor.earlypush import PIECE, EarlyPush
+from kaniko.oci.digest import Digest
 from kaniko.oci.streams import LayerSpooler
 from kaniko.options import RegistryOptions
 from kaniko.refs.reference import Reference
+from kaniko.registry.client import RegistryClient
 from kaniko.registry.keychain import Keychain
 from kaniko.registry.transport import Transport
 from tests.lab.faultproxy import FaultProxy, Rule
 from tests.lab.registry import Registry
 
-DATA = os.urandom(3 * CHUNK + 12345)  # several chunks, incompressible
+DATA = os.urandom(24 * PIECE + 12345)  # incompressible: the spool grows as it is written
 
 
 def spool(directory: Path, early: EarlyPush, data: bytes = DATA) -> Path:
@@ -67,11 +71,37 @@ def test_an_aborted_layer_is_not_uploaded(tmp_path: Path, registry_plain: Regist
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_chunk_is_read_from_the_spool_in_pieces_when_sent(tmp_path: Path) -> None:
-    path = tmp_path / "spool"
-    path.write_bytes(DATA)
-    pieces = list(_read(path, CHUNK, CHUNK))
-    assert max(len(piece) for piece in pieces) <= PIECE  # never a whole chunk in memory
-    assert b"".join(pieces) == DATA[CHUNK : 2 * CHUNK]
-    with pytest.raises(OSError, match="ended early"):
-        list(_read(path, len(DATA) - 10, 20))
+def test_the_upload_streams_the_spool_while_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body starts before the layer is finished, follows the file in pieces of at
+    most 1 MiB (never the layer in memory) and is the whole blob; the digest is asked
+    after the body is exhausted."""
+    pieces: list[bytes] = []
+    first = threading.Event()
+    finished = threading.Event()
+    early_pieces: list[int] = []
+    asked: list[Digest] = []
+
+    def record(_client: RegistryClient, body: Iterator[bytes], digest: Callable[[], Digest]):
+        for piece in body:
+            pieces.append(piece)
+            if not finished.is_set():
+                early_pieces.append(len(piece))
+            first.set()
+        asked.append(digest())
+
+    monkeypatch.setattr(RegistryClient, "upload_stream", record)
+    with Transport(RegistryOptions(), Keychain([])) as transport:
+        early = EarlyPush(transport, Reference.parse("127.0.0.1:9/early/stream:1"))
+        spooler = LayerSpooler(tmp_path, "gzip", watch=early.watch)
+        spooler.write(DATA[: len(DATA) // 2])
+        assert first.wait(30)  # sent before the second half is even written
+        finished.set()
+        spooler.write(DATA[len(DATA) // 2 :])
+        layer = spooler.finish()
+        assert early.wait() == 1
+    assert early_pieces
+    assert max(len(piece) for piece in pieces) <= PIECE
+    assert b"".join(pieces) == layer.path.read_bytes()
+    assert asked == [layer.digest]

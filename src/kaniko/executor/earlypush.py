@@ -2,24 +2,26 @@
 
 A layer's spool file grows block by block as the tar is compressed. :class:`EarlyPush`
 watches every spool (:class:`~kaniko.oci.streams.SpoolWatcher`) and, in a thread per
-layer, uploads what is already written to the first destination's repository with the
-distribution spec's chunked upload (``PATCH`` with ``Content-Range``, chunks of
-:data:`CHUNK` bytes at least, the last one excepted, as ECR requires), then closes the
-upload with the layer's digest once it is known. Compression never waits for the
-network: the uploader reads the file behind the writer.
+layer, streams what is written to the first destination's repository in one ``PATCH``
+of the upload session (chunked transfer encoding, no ``Content-Range``: the stream
+upload ``docker push`` makes, so every registry it can push to takes it), reading the
+file behind the writer, then closes the upload with the layer's digest once it is
+known. One request, not one per chunk: a registry acknowledges each chunk only after
+storing it (the distribution registry syncs its hash state to disk every time), and
+those round trips were the tail of a big layer's push. Compression never waits for the
+network.
 
 It is only a head start. When the final push runs, :meth:`EarlyPush.wait` has let every
-upload end; a layer whose upload failed (a registry refusing chunked uploads, an
-aborted spool) is simply absent and the push uploads it as usual, so errors are the
-push's. Other destinations mount or upload the blob as before.
+upload end; a layer whose upload failed (a registry refusing the stream, an aborted
+spool) is simply absent and the push uploads it as usual, so errors are the push's.
+Other destinations mount or upload the blob as before.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from kaniko.oci.digest import Digest
@@ -30,21 +32,8 @@ from kaniko.registry.transport import Transport
 
 log = logging.getLogger(__name__)
 
-CHUNK = 8 << 20
 PIECE = 1 << 20  # what is read from the spool file at a time
 WAIT = 600.0  # seconds the final push waits for uploads still running
-
-
-def _read(path: Path, offset: int, length: int) -> Iterator[bytes]:
-    """``length`` bytes of ``path`` from ``offset``, in pieces of at most 1 MiB."""
-    with open(path, "rb") as spool:
-        spool.seek(offset)
-        while length > 0:
-            data = spool.read(min(length, PIECE))
-            if not data:
-                raise OSError("the spool file ended early")
-            length -= len(data)
-            yield data
 
 
 class _Upload:
@@ -84,24 +73,27 @@ class _Upload:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _chunks(self) -> Iterator[tuple[int, Callable[[], Iterator[bytes]]]]:
-        """(length, body) of each chunk, as soon as it is written; a body reads the spool
-        file in small pieces when it is sent, so no chunk is ever held in memory whole."""
+    def _body(self) -> Iterator[bytes]:
+        """The spool file's bytes as they are written, in pieces of at most 1 MiB, until
+        the layer is finished."""
         offset = 0
-        while True:
-            with self._cond:
-                while not self._aborted and self._layer is None and self._size - offset < CHUNK:
-                    self._cond.wait(1.0)
-                if self._aborted:
-                    raise OSError("the layer was discarded")
-                end = self._size if self._layer is None else self._layer.size
-                final = self._layer is not None
-            while offset < end:
-                length = min(end - offset, CHUNK)
-                yield length, functools.partial(_read, self.path, offset, length)
-                offset += length
-            if final:
-                return
+        with open(self.path, "rb") as spool:
+            while True:
+                with self._cond:
+                    while not self._aborted and self._layer is None and self._size <= offset:
+                        self._cond.wait(1.0)
+                    if self._aborted:
+                        raise OSError("the layer was discarded")
+                    end = self._size if self._layer is None else self._layer.size
+                    final = self._layer is not None
+                while offset < end:
+                    data = spool.read(min(end - offset, PIECE))
+                    if not data:
+                        raise OSError("the spool file ended early")
+                    offset += len(data)
+                    yield data
+                if final:
+                    return
 
     def _digest(self) -> Digest:
         assert self._layer is not None
@@ -109,7 +101,7 @@ class _Upload:
 
     def _run(self) -> None:
         try:
-            self.owner.client().upload_chunks(self._chunks(), self._digest)
+            self.owner.client().upload_stream(self._body(), self._digest)
             self.done = True
             log.debug("layer %s uploaded while written", self._digest().short())
         except Exception as e:  # the final push uploads it instead, and reports errors

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -300,28 +300,19 @@ class RegistryClient:
         self._send("PUT", final, what, headers=headers, content=body, ok=(201, 204))
         return "uploaded"
 
-    def upload_chunks(
-        self,
-        chunks: Iterable[tuple[int, Callable[[], Iterator[bytes]]]],
-        digest: Callable[[], Digest],
-    ) -> None:
-        """Upload a blob while it is being produced: each of ``chunks`` (its length, and a
-        function giving its bytes piece by piece) in one ``PATCH`` (``Content-Range``, the
-        spec's chunked upload), then the closing ``PUT`` with ``digest()``, asked once the
-        chunks are exhausted. Every request is sent once: the blob is still being made."""
+    def upload_stream(self, body: Iterator[bytes], digest: Callable[[], Digest]) -> None:
+        """Upload a blob while it is being produced: ``body`` in one ``PATCH`` of chunked
+        transfer encoding (the stream upload of ``docker push``), then the closing ``PUT``
+        with ``digest()``, asked once the body is exhausted. Every request is sent once:
+        the blob is still being made."""
         what = self._what("streamed blob")
         response = self._send("POST", self.url("blobs/uploads/"), what, ok=(202,))
         location = self._location(response, what)
-        offset = 0
-        for length, body in chunks:
-            headers = {
-                "Content-Type": "application/octet-stream",
-                "Content-Range": f"{offset}-{offset + length - 1}",
-                "Content-Length": str(length),
-            }
-            response = self._send("PATCH", location, what, headers=headers, content=body, ok=(202,))
-            location = self._absolute(response.headers.get("Location", location))
-            offset += length
+        headers = {"Content-Type": "application/octet-stream"}
+        response = self._send(
+            "PATCH", location, what, headers=headers, content=lambda: body, ok=(202,)
+        )
+        location = self._absolute(response.headers.get("Location", location))
         final = str(httpx.URL(location).copy_add_param("digest", str(digest())))
         headers = {"Content-Type": "application/octet-stream", "Content-Length": "0"}
         self._send("PUT", final, what, headers=headers, content=lambda: b"", ok=(201, 204))
