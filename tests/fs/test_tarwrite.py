@@ -12,7 +12,8 @@ import pytest
 
 from kaniko.errors import FilesystemError
 from kaniko.fs.ignore import IgnoreList
-from kaniko.fs.tarwrite import TarEntry, pax_time, write_layer_tar
+from kaniko.fs.tarformat import pax_time
+from kaniko.fs.tarwrite import TarEntry, write_layer_tar
 
 NS = 1_000_000_000
 

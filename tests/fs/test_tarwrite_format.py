@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kaniko.fs.tarwrite import DIRTYPE, LNKTYPE, REGTYPE, SYMTYPE, encode_header
+from kaniko.fs.tarformat import DIRTYPE, LNKTYPE, REGTYPE, SYMTYPE, encode_header
 
 NS = 1_000_000_000
 
