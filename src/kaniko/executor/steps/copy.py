@@ -52,7 +52,7 @@ from kaniko.dockerfile.commands import Add, Copy
 from kaniko.dockerfile.dockerignore import PatternMatcher
 from kaniko.dockerfile.heredoc import heredoc_body
 from kaniko.errors import BuildError, FilesystemError
-from kaniko.executor.steps import archive, fetch, gitsource
+from kaniko.executor.steps import archive, fetch
 from kaniko.executor.steps.chmod import parse_chmod
 from kaniko.executor.steps.dest import Dest
 from kaniko.executor.steps.entry_meta import Meta, Policy
@@ -151,6 +151,8 @@ def _validate(instr: Copy | Add) -> None:
             raise BuildError(f"{keyword}: checksum can't be specified for multiple sources")
         source = instr.sources[0] if instr.sources else ""
         if fetch.is_git(source):
+            from kaniko.executor.steps import gitsource  # dulwich: only for ADD of git
+
             gitsource.parse_checksum(instr.checksum)
         elif fetch.is_url(source):
             fetch.parse_checksum(instr.checksum, keyword)
@@ -170,6 +172,8 @@ def _plan(
     items: list[_Item] = []
     for index, src in enumerate(instr.sources):
         if isinstance(instr, Add) and fetch.is_git(src):
+            from kaniko.executor.steps import gitsource  # dulwich: only for ADD of git
+
             scratch = os.path.join(tmp, f"git-{index}")
             os.mkdir(scratch)
             tree = gitsource.checkout(
