@@ -46,7 +46,7 @@ def test_a_layer_is_in_the_registry_when_the_push_starts(
     assert has_blob(registry_plain.url, "early/ok", digest)
 
 
-def test_a_refused_chunked_upload_is_left_to_the_push(
+def test_a_refused_streamed_upload_is_left_to_the_push(
     tmp_path: Path, registry_plain: Registry
 ) -> None:
     with (

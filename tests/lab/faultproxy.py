@@ -190,10 +190,10 @@ class FaultProxy:
                 if rule is not None and rule.action == "status":
                     for _ in body:
                         pass
+                    rule.hit.set()  # before the answer: whoever reads it may look at hit
                     client.sendall(
                         f"HTTP/1.1 {rule.status} Injected\r\nContent-Length: 0\r\n\r\n".encode()
                     )
-                    rule.hit.set()
                     continue
                 if upstream is None:
                     upstream = socket.create_connection(self.upstream)
