@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 from pathlib import Path
 
 import pytest
 
-from kaniko.oci.blockgzip import ParallelGzip, compress
+from kaniko.oci.blockgzip import PROBE_SIZE, ParallelGzip, compress, deflate_block
+from kaniko.oci.compress import open_decompressed
 from kaniko.oci.streams import LayerSpooler
 
 DATA = os.urandom(3 << 20) + b"kaniko " * 600_000 + os.urandom(1000)
@@ -51,3 +53,29 @@ def test_spooled_layers_do_not_depend_on_writes_or_threads(
         assert layer.diff_id.encoded == hashlib.sha256(DATA).hexdigest()
         digests.add(layer.digest)
     assert len(digests) == 1
+
+
+def test_a_block_deflate_cannot_shrink_is_stored_without_compressing() -> None:
+    """Random bytes: stored blocks of at most 64 KiB, 5 bytes of framing each; any gzip
+    reader and kaniko's own read them back."""
+    block = os.urandom(1 << 20)
+    data, _ = deflate_block(block, b"", 2)
+    pieces = -(-len(block) // 0xFFFF)
+    assert len(data) == len(block) + 5 * pieces
+    blob = compress(block * 3, 2, 1 << 20)
+    assert gzip.decompress(blob) == block * 3
+    with open_decompressed(io.BytesIO(blob)) as stream:
+        assert stream.read() == block * 3
+
+
+def test_one_compressible_sample_is_enough_to_deflate_the_block() -> None:
+    """A block of random bytes with text where the last sample falls is deflated (the text
+    shrinks); all random but a stretch between the samples is stored."""
+    block = bytearray(os.urandom(1 << 20))
+    block[-PROBE_SIZE:] = b"a" * PROBE_SIZE
+    data, _ = deflate_block(bytes(block), b"", 2)
+    assert len(data) < len(block) - PROBE_SIZE // 2
+    between = bytearray(os.urandom(1 << 20))
+    between[70_000:72_000] = b"b" * 2000  # no sample starts or ends in it
+    data, _ = deflate_block(bytes(between), b"", 2)
+    assert len(data) > len(between)
