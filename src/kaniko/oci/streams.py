@@ -6,9 +6,8 @@ the tar bytes only, never on how they were split into writes), and the compresse
 the ``digest`` hash and size on their way to a spool file. Memory stays bounded by the
 compressor's state and a few pieces; nothing is read back. gzip deflates the pieces on
 every core (:mod:`kaniko.oci.blockgzip`: the same bytes whatever the number of threads);
-zstd compresses, hashes and writes in a worker thread; gzip's blocks are hashed and
-written by one. Either way (ISA-L, zstd and hashlib release the GIL) compression and the
-blob's hashing overlap with the caller producing (and hashing) the tar. ``finish()`` (or
+zstd compresses, hashes and writes in a worker thread. Either way (ISA-L, zstd and hashlib
+release the GIL) compression overlaps with the caller producing the tar. ``finish()`` (or
 ``close()``) returns the layer as a :class:`~kaniko.oci.image.FileLayer`, the one type of
 a layer blob on disk; on any error, or ``abort()``, the spool file is removed.
 """
@@ -80,37 +79,37 @@ class _Sink:
             self._watcher.grew(self.size)
 
 
-class _Threaded(_Sink):
-    """A thread of its own that takes items in order and passes each to :meth:`_process` (at
-    most two waiting); the first failure is raised to the producer at its next call."""
+class _Worker(_Sink):
+    """Compresses blocks, hashes and spools the result, in a thread of its own."""
 
-    def __init__(self, file: BinaryIO, watcher: SpoolWatcher | None, name: str) -> None:
+    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
         super().__init__(file, watcher)
+        self._comp = comp
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._done = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="layer-compress", daemon=True)
         self._thread.start()
 
-    def _process(self, item: bytes) -> None:
-        raise NotImplementedError
-
-    def _hand(self, item: bytes) -> None:
+    def put(self, block: bytes) -> None:
         self._check()
-        self._queue.put(item)
+        self._queue.put(block)
 
-    def _join(self) -> None:
-        """Wait for the items handed so far, then end the thread."""
+    def stop(self, *, flush: bool) -> None:
+        """Wait for the queued blocks; with ``flush``, end the compressed stream too."""
         if not self._done:
             self._done = True
             self._queue.put(None)
             self._thread.join()
+        self._check()
+        if flush:
+            self._emit(self._comp.flush())
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is None:  # after a failure, only drain so _hand() never blocks
+        while (block := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, only drain so put() never blocks
                 try:
-                    self._process(item)
+                    self._emit(self._comp.compress(block))
                 except BaseException as e:
                     self._error = e
 
@@ -119,52 +118,22 @@ class _Threaded(_Sink):
             raise self._error
 
 
-class _Worker(_Threaded):
-    """Compresses blocks, hashes and spools the result, in a thread of its own."""
-
-    def __init__(self, comp: Compressor, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
-        self._comp = comp
-        super().__init__(file, watcher, "layer-compress")
-
-    def put(self, block: bytes) -> None:
-        self._hand(block)
-
-    def stop(self, *, flush: bool) -> None:
-        """Wait for the queued blocks; with ``flush``, end the compressed stream too."""
-        self._join()
-        self._check()
-        if flush:
-            self._emit(self._comp.flush())
-
-    def _process(self, item: bytes) -> None:
-        self._emit(self._comp.compress(item))
-
-
-class _GzipWorker(_Threaded):
-    """gzip on every core (:mod:`kaniko.oci.blockgzip`); the compressed blocks are hashed
-    and spooled in order by a thread of their own, so that the caller's hashing of the
-    tar and this hashing of the blob run side by side (a block that deflate cannot shrink
-    is stored at once: then the two hashes are most of the work)."""
+class _GzipWorker(_Sink):
+    """gzip on every core (:mod:`kaniko.oci.blockgzip`): compressed blocks are hashed and
+    spooled in order as they are ready."""
 
     def __init__(self, level: int, file: BinaryIO, watcher: SpoolWatcher | None) -> None:
-        super().__init__(file, watcher, "layer-spool")
-        self._gzip = ParallelGzip(level, self._hand)
+        super().__init__(file, watcher)
+        self._gzip = ParallelGzip(level, self._emit)
 
     def put(self, block: bytes) -> None:
         self._gzip.put(block)
 
     def stop(self, *, flush: bool) -> None:
-        try:
-            if flush:
-                self._gzip.finish()
-            else:
-                self._gzip.close()
-        finally:
-            self._join()
-        self._check()
-
-    def _process(self, item: bytes) -> None:
-        self._emit(item)
+        if flush:
+            self._gzip.finish()
+        else:
+            self._gzip.close()
 
 
 class LayerSpooler:
