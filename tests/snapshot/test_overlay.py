@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kaniko.fs import overlaymount
 from kaniko.fs.diff import ChangeSet
 from kaniko.fs.overlaymount import TooManyLayers, is_whiteout, mounts_below, overlay_data
 from kaniko.oci.compress import open_decompressed
@@ -237,6 +238,8 @@ def _super_options(mount_point: Path) -> set[str]:
 def test_stage_roots_are_volatile_with_a_work_directory_each(pair: Pair) -> None:
     """No sync reaches the upper file system (an unmount after a big step would write it
     all out); a volatile mount's work directory cannot serve the next mount."""
+    if not overlaymount._volatile:
+        pytest.skip("this kernel refused volatile overlay mounts (before Linux 5.10)")
     volatile = {"volatile", "fsync=volatile"}  # as kernels before and after 6.6 show it
     assert volatile & _super_options(pair.merged)
     pair.step(STEPS["add-file"])
