@@ -46,7 +46,7 @@ from kaniko.errors import UsageError
 from kaniko.executor.bases import RemoteBases
 from kaniko.executor.earlypush import EarlyPush, early_push
 from kaniko.executor.filesystem import DirectoryRoots, Snapshots, StageParts
-from kaniko.executor.graph import build_graph, resolve_bases
+from kaniko.executor.graph import build_graph, plan_arguments, resolve_bases
 from kaniko.executor.inplace import TOOL_DIR, InplaceBuild
 from kaniko.executor.mounts import RunMounts, check_run_steps, run_mounts_for
 from kaniko.executor.outputs import write_outputs
@@ -61,7 +61,6 @@ from kaniko.images.push import check_push_permissions
 from kaniko.oci.config import go_time
 from kaniko.oci.digest import Digest
 from kaniko.oci.image import Image
-from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions, OutputOptions
 from kaniko.plan import BaseImages, BuildPlan, format_plan, make_plan
 from kaniko.progress import SILENT, Reporter
@@ -159,15 +158,7 @@ def plan_build(
     options: BuildOptions, dockerfile: Dockerfile, bases: BaseImages, environ: Mapping[str, str]
 ) -> BuildPlan:
     """Plan the stages to build; log the planner's warnings (and the plan, for debug)."""
-    plan = make_plan(
-        dockerfile,
-        build_args=options.build_arg_map(),
-        target=options.target or None,
-        skip_unused_stages=options.skip_unused_stages,
-        platform=options.platform or Platform.host(),
-        environ=environ,
-        bases=bases,
-    )
+    plan = make_plan(dockerfile, **plan_arguments(options, environ), bases=bases)
     for warning in plan.warnings:
         log.warning("%s", warning)
     if log.isEnabledFor(logging.DEBUG):

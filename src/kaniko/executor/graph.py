@@ -41,7 +41,7 @@ from kaniko.executor.stage import (
 from kaniko.oci.image import Image, Layer
 from kaniko.oci.platform import Platform
 from kaniko.options import BuildOptions
-from kaniko.plan import BuildPlan, Stage
+from kaniko.plan import BuildPlan, PlanArguments, Stage
 from kaniko.plan.bases import base_references
 from kaniko.progress import SILENT, Reporter
 
@@ -55,6 +55,17 @@ def effective_jobs(options: BuildOptions) -> int:
     return options.jobs if options.jobs > 0 else default_jobs()
 
 
+def plan_arguments(options: BuildOptions, environ: Mapping[str, str]) -> PlanArguments:
+    """What ``options`` say to the planner, for resolving the bases and for planning."""
+    return PlanArguments(
+        build_args=options.build_arg_map(),
+        target=options.target or None,
+        skip_unused_stages=options.skip_unused_stages,
+        platform=options.platform or Platform.host(),
+        environ=environ,
+    )
+
+
 def resolve_bases(
     options: BuildOptions,
     dockerfile: Dockerfile,
@@ -62,15 +73,7 @@ def resolve_bases(
     environ: Mapping[str, str],
 ) -> None:
     """Resolve every base image the Dockerfile's stages are built ``FROM``, at once."""
-    wanted = base_references(
-        dockerfile,
-        build_args=options.build_arg_map(),
-        target=options.target or None,
-        skip_unused_stages=options.skip_unused_stages,
-        platform=options.platform or Platform.host(),
-        environ=environ,
-    )
-    bases.resolve_all(wanted)
+    bases.resolve_all(base_references(dockerfile, **plan_arguments(options, environ)))
 
 
 def in_root(stage: Stage) -> str | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from kaniko.dockerfile.ast import Dockerfile
 from kaniko.dockerfile.commands import (
@@ -62,6 +62,17 @@ class BaseImages(Protocol):
     def config(self, reference: str, platform: Platform) -> ImageConfig:
         """The config of image ``reference`` for ``platform`` (errors: a KanikoError)."""
         ...
+
+
+class PlanArguments(TypedDict):
+    """What a build's options say to the planner (:func:`make_plan` and
+    :func:`~kaniko.plan.bases.base_references` take them as keywords)."""
+
+    build_args: Mapping[str, str | None]
+    target: str | None
+    skip_unused_stages: bool
+    platform: Platform | None
+    environ: Mapping[str, str] | None
 
 
 def make_plan(
